@@ -1,0 +1,23 @@
+"""Shared test settings: offline, quiet, deterministic, single-threaded math.
+
+Environment variables are set before any test imports Keras/TensorFlow.
+"""
+import os
+
+os.environ.setdefault("CNNKIT_OFFLINE", "1")          # loaders never try to download
+os.environ.setdefault("CNNKIT_PROFILE", "smoke")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+os.environ.setdefault("PYTHONHASHSEED", "0")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def seeded():
+    """Seed Python, NumPy and Keras for a test that trains something."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    return 0
