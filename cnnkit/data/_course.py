@@ -1,0 +1,222 @@
+"""``course_dataset(name)``: the data a course notebook uses under the active profile."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from ._cifar import load_cifar10, load_cifar100_subset
+from ._dataset import Dataset
+from ._fashion_mnist import load_fashion_mnist
+from ._folders import load_cub200, load_image_folder
+from ._locate import DatasetNotFoundError, cache_dir, data_dir
+from ._sample import SAMPLE_PATH, load_cifar10_sample, sample_jpegs
+from . import synthetic
+
+__all__ = ["course_dataset", "COURSE_DATASETS"]
+
+COURSE_DATASETS = ("cifar10", "cifar100_25", "fashion_mnist", "image_folder", "cub200")
+
+# Default image sizes where the loader resizes: the sample's native 32×32 /
+# a small 64×64 in smoke; mini-ImageNet's 84×84 / ResNet-50's 224×224 in full.
+# Notebooks that need the same input shape in both profiles pass image_size.
+_DEFAULT_SIZES = {("image_folder", "smoke"): (32, 32), ("image_folder", "full"): (84, 84),
+                  ("cub200", "smoke"): (64, 64), ("cub200", "full"): (224, 224)}
+
+# The smoke CUB tree: a handful of sample classes in CUB_200_2011's layout.
+_CUB_STAND_IN_CLASSES = (0, 2, 3, 5, 8)    # airplane, bird, cat, dog, ship
+_CUB_STAND_IN_TRAIN, _CUB_STAND_IN_TEST = 16, 8
+# The smoke class-folder tree: the sample's train images split into train/val.
+_FOLDER_STAND_IN_VAL = 20                  # of the 100 train images per class
+
+
+def _sample_digest() -> str:
+    # Trees generated from the sample are named after its content, so a new
+    # sample (or layout version) never reuses a stale tree from the cache.
+    return hashlib.sha256(SAMPLE_PATH.read_bytes()).hexdigest()[:12]
+
+
+def _materialise(name: str, write) -> Path:
+    """``cache_dir()/name``, created by ``write(tmp_folder)`` once, atomically.
+
+    The tree is written into a temporary sibling and renamed into place, so a
+    reader never sees half a tree, and two processes racing both succeed.
+    """
+    final = cache_dir() / name
+    if final.is_dir():
+        return final
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=final.parent))
+    try:
+        write(tmp)
+        os.rename(tmp, final)
+    except OSError:
+        if not final.is_dir():   # a concurrent writer that won the race is fine
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def _write_folder_tree(root: Path) -> None:
+    class_names = load_cifar10_sample().class_names
+    seen: dict[int, int] = {}
+    for split in ("train", "test"):
+        for label, number, jpeg in sample_jpegs(split):
+            target = split
+            if split == "train":
+                seen[label] = seen.get(label, 0) + 1
+                target = "val" if seen[label] <= _FOLDER_STAND_IN_VAL else "train"
+            folder = root / target / class_names[label]
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{number:04d}.jpg").write_bytes(jpeg)
+
+
+def _write_cub_tree(root: Path) -> None:
+    """A CUB_200_2011-format tree (text files 1-based, images/NNN.name/...)."""
+    class_names = load_cifar10_sample().class_names
+    class_ids = {label: k + 1 for k, label in enumerate(_CUB_STAND_IN_CLASSES)}
+    images, image_labels, splits = [], [], []
+    for split, per_class in (("train", _CUB_STAND_IN_TRAIN), ("test", _CUB_STAND_IN_TEST)):
+        taken: dict[int, int] = {}
+        for label, number, jpeg in sample_jpegs(split):
+            if label not in class_ids or taken.get(label, 0) >= per_class:
+                continue
+            taken[label] = taken.get(label, 0) + 1
+            class_folder = f"{class_ids[label]:03d}.{class_names[label]}"
+            relative = f"{class_folder}/{class_names[label]}_{split}_{number:04d}.jpg"
+            (root / "images" / class_folder).mkdir(parents=True, exist_ok=True)
+            (root / "images" / relative).write_bytes(jpeg)
+            image_id = len(images) + 1
+            images.append(f"{image_id} {relative}")
+            image_labels.append(f"{image_id} {class_ids[label]}")
+            splits.append(f"{image_id} {1 if split == 'train' else 0}")
+    classes = [f"{class_ids[label]} {class_ids[label]:03d}.{class_names[label]}"
+               for label in _CUB_STAND_IN_CLASSES]
+    for file_name, lines in (("images.txt", images), ("image_class_labels.txt", image_labels),
+                             ("train_test_split.txt", splits), ("classes.txt", classes)):
+        (root / file_name).write_text("\n".join(lines) + "\n")
+
+
+def _stand_in(dataset: Dataset, name: str, source: str) -> Dataset:
+    return dataclasses.replace(dataset, name=name, source=source, is_stand_in=True)
+
+
+def _missing_root(what: str, env: str, hint: str) -> DatasetNotFoundError:
+    return DatasetNotFoundError(
+        f"course_dataset({what!r}) in the full profile needs {hint}. Set ${env} to its "
+        f'folder or pass it: course_dataset({what!r}, root="/path/to/it"). '
+        "(The smoke profile, CNNKIT_PROFILE=smoke, uses a small stand-in instead.)")
+
+
+def course_dataset(name: str, profile=None, *, root=None, image_size=None,
+                   max_per_class: int | None = None) -> Dataset:
+    """The dataset a course notebook uses, chosen by the run profile.
+
+    ============== ================================== ===================================
+    name           smoke profile (offline, small)     full profile
+    ============== ================================== ===================================
+    cifar10        the shipped sample (1,000 / 200)   :func:`load_cifar10` (50,000 / 10,000)
+    cifar100_25    synthetic shapes, 25 classes,      :func:`load_cifar100_subset`
+                   32×32×3, 400 / 100                 (12,500 / 2,500)
+    fashion_mnist  synthetic shapes, 10 classes,      :func:`load_fashion_mnist`
+                   28×28×1, 300 / 100                 (60,000 / 10,000)
+    image_folder   the sample written as a train/val/ ``root`` or ``$CNNKIT_IMAGE_FOLDER``
+                   test class-folder tree, read back  (mini-ImageNet, Places-25, the
+                   by :func:`load_image_folder`       student's dataset)
+    cub200         5 sample classes written as a      ``root``, ``$CNNKIT_CUB_DIR`` or
+                   CUB_200_2011 tree, read back by    ``$CNNKIT_DATA_DIR/CUB_200_2011``
+                   :func:`load_cub200`
+    ============== ================================== ===================================
+
+    Parameters
+    ----------
+    name : str
+        One of the names above.
+    profile : Profile or str, optional
+        Defaults to ``cnnkit.profile()`` (``$CNNKIT_PROFILE``, else full on a
+        GPU machine and smoke elsewhere).
+    root : str or Path, optional
+        Full profile, ``image_folder``/``cub200`` only: where the images are.
+    image_size : int or (height, width), optional
+        ``image_folder``/``cub200`` only. Default 32×32 / 64×64 in smoke and
+        84×84 / 224×224 in full; pass it when a model needs one input shape
+        in both profiles.
+    max_per_class : int, optional
+        ``image_folder``/``cub200`` in the full profile: read at most this many
+        images per class and folder.
+
+    Returns
+    -------
+    Dataset
+        ``is_stand_in`` is True for synthetic or substituted data, and
+        ``source`` then says what it is and why. Images uint8 NHWC, labels
+        int64 of shape (n,).
+
+    Raises
+    ------
+    DatasetNotFoundError
+        Full profile, when the real data is not on this machine.
+    """
+    from ..profile import Profile, profile as active_profile
+
+    if name not in COURSE_DATASETS:
+        raise ValueError(f"unknown course dataset {name!r}; expected one of {COURSE_DATASETS}")
+    chosen = (profile if isinstance(profile, Profile)
+              else active_profile(str(profile) if profile is not None else None))
+    if name not in ("image_folder", "cub200") and (image_size or max_per_class or root):
+        raise ValueError("root, image_size and max_per_class apply to 'image_folder' and "
+                         f"'cub200' only, not {name!r}")
+    size = image_size or _DEFAULT_SIZES.get((name, chosen.name))
+    why = "in the smoke profile"
+
+    if chosen.is_smoke:
+        if name == "cifar10":
+            return load_cifar10_sample()
+        if name == "cifar100_25":
+            data = synthetic.shapes(25, (32, 32), 3, n_train_per_class=16, n_test_per_class=4)
+            return _stand_in(data, "cifar100_25", f"stand-in for CIFAR-100 (25 classes) {why}: "
+                             f"{data.source}")
+        if name == "fashion_mnist":
+            data = synthetic.shapes(10, (28, 28), 1, n_train_per_class=30, n_test_per_class=10)
+            return _stand_in(data, "fashion_mnist", f"stand-in for Fashion-MNIST {why}: "
+                             f"{data.source}")
+        if name == "image_folder":
+            tree = _materialise(f"cifar10-sample-folders-{_sample_digest()}", _write_folder_tree)
+            data = load_image_folder(tree, size)
+            return _stand_in(data, "image_folder", (
+                f"stand-in for a class-folder dataset (mini-ImageNet / Places-25 / your own) "
+                f"{why}: the shipped CIFAR-10 sample written as train/val/test folders at "
+                f"{tree}, read back with load_image_folder"))
+        tree = _materialise(f"cifar10-sample-cub-{_sample_digest()}", _write_cub_tree)
+        data = load_cub200(tree, size)
+        return _stand_in(data, "cub200", (
+            f"stand-in for CUB-200-2011 {why}: {len(data.class_names)} CIFAR-10 classes "
+            f"from the shipped sample written in CUB_200_2011's format at {tree}, read back "
+            "with load_cub200"))
+
+    if name == "cifar10":
+        return load_cifar10()
+    if name == "cifar100_25":
+        return load_cifar100_subset(num_classes=25)
+    if name == "fashion_mnist":
+        return load_fashion_mnist()
+    if name == "image_folder":
+        folder = root or os.environ.get("CNNKIT_IMAGE_FOLDER", "").strip()
+        if not folder:
+            raise _missing_root("image_folder", "CNNKIT_IMAGE_FOLDER",
+                                "a class-per-folder image tree (mini-ImageNet, Places-25 or "
+                                "your own dataset; train/ val/ test/ optional)")
+        return load_image_folder(folder, size, max_per_class=max_per_class)
+    folder = root or os.environ.get("CNNKIT_CUB_DIR", "").strip()
+    if not folder and data_dir() is not None and (data_dir() / "CUB_200_2011").is_dir():
+        folder = data_dir() / "CUB_200_2011"
+    if not folder:
+        raise _missing_root("cub200", "CNNKIT_CUB_DIR",
+                            "the CUB_200_2011/ folder extracted from CUB_200_2011.tgz "
+                            "(https://www.vision.caltech.edu/datasets/cub_200_2011/), or "
+                            "$CNNKIT_DATA_DIR/CUB_200_2011")
+    return load_cub200(folder, size, max_per_class=max_per_class)
