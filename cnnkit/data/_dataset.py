@@ -23,6 +23,8 @@ def _as_labels(y, n_images: int, field_name: str) -> np.ndarray:
     # Keras' loaders return labels of shape (n, 1); one flat int64 vector is what
     # scikit-learn metrics and sparse categorical losses want, so normalise here.
     y = np.asarray(y)
+    if y.size == 0:   # [] arrives as float64; an empty split has no labels to check
+        y = np.zeros(0, dtype=np.int64)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
