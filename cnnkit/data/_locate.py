@@ -153,16 +153,19 @@ def _download(wanted: Wanted) -> Path:
         # `from None`: the student sees one clear error, not a urllib traceback.
         raise not_found(wanted, f"Downloading it with {call} failed ({message}).") from None
     folders = keras_datasets_dirs()
-    try:  # Keras reads KERAS_HOME once, at import; ask it where it really wrote
-        from keras.src.backend.config import keras_home
-
-        folders.append(Path(keras_home()) / "datasets")
-    except Exception:
-        pass
     for folder in folders:
         found = _probe(folder, wanted)
         if found is not None:
             return found
+    try:  # Keras reads KERAS_HOME once, at import: ask it where it really wrote
+        from keras.src.backend.config import keras_home
+
+        folders.append(Path(keras_home()) / "datasets")
+        found = _probe(folders[-1], wanted)
+        if found is not None:
+            return found
+    except ImportError:
+        pass
     raise not_found(wanted, f"{call} finished, but its files are not in "
                             f"{', '.join(map(str, folders))}.")
 
