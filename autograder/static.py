@@ -472,10 +472,10 @@ class _Analysis(ast.NodeVisitor):
     def _site(self, node: ast.AST) -> _Site:
         return _Site(self.cell, getattr(node, "lineno", 1))
 
-    def _report(self, code: str, line: int, **params: Any) -> None:
-        self._report_at(code, [_Site(self.cell, line)], **params)
+    def _report(self, code: str, at_line: int, /, **params: Any) -> None:
+        self._report_at(code, [_Site(self.cell, at_line)], **params)
 
-    def _report_at(self, code: str, sites: list[_Site | None], **params: Any) -> None:
+    def _report_at(self, code: str, sites: list[_Site | None], /, **params: Any) -> None:
         """Report at the first site in a selected cell (the student's code)."""
         site = next((s for s in sites if s is not None and s.cell.selected), None)
         if site is None:
