@@ -1,6 +1,7 @@
 """Process-wide runtime settings: quiet logs, seeds, the notebooks' setup call."""
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import warnings
@@ -40,9 +41,43 @@ def quiet() -> None:
         pass
 
 
+@contextlib.contextmanager
+def _stderr_fd_silenced():
+    """Point file descriptor 2 at /dev/null for the duration.
+
+    TensorFlow's CUDA stub logs "Could not find cuda drivers…" through absl
+    before its logging is initialised, so ``TF_CPP_MIN_LOG_LEVEL`` cannot
+    stop it; it goes straight to fd 2, past ``sys.stderr``.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real fd 2 (some embedded interpreters)
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def import_keras():
+    """Import Keras (and its backend) without the backend's start-up noise on stderr."""
+    if "keras" in sys.modules:
+        return sys.modules["keras"]
+    quiet()
+    with _stderr_fd_silenced():
+        import keras
+    return keras
+
+
 def set_seed(seed: int = 0) -> None:
     """Seed Python, NumPy and the Keras backend (``keras.utils.set_random_seed``)."""
-    import keras
+    keras = import_keras()
 
     keras.utils.set_random_seed(int(seed))
 
@@ -62,7 +97,7 @@ def setup(seed: int = 0, *, keras2_compat: bool = True, verbose: bool = True) ->
 
         compat.install()
     if verbose:
-        import keras
+        keras = import_keras()
 
         print(f"cnnkit · profile={active.name} · backend={keras.backend.backend()} · seed={seed}")
     return active
