@@ -40,7 +40,7 @@ from ._weights import (
 # Importing the builder modules registers them.
 from .alexnet import alexnet
 from .course_cnns import basenet, fashion_cnn, keras_cifar10_cnn, tf_tutorial_cnn
-from .resnet import RESNET50_TRANSFER_VARIANTS, resnet50_transfer, transfer_base
+from .resnet import RESNET50_TRANSFER_VARIANTS, resnet50_transfer, set_fine_tune, transfer_base
 from .vgg import (
     VGG19_BLOCKS, VGG19_TOP, add_vgg19_block, add_vgg19_top, vgg16_cifar, vgg16_features, vgg19,
 )
@@ -50,7 +50,7 @@ __all__ = [
     "IMAGENET_FILES", "WeightsError", "WeightsMismatchError", "WeightsNotFoundError",
     "keras_cache_dir", "load_weights_file",
     "alexnet", "basenet", "fashion_cnn", "keras_cifar10_cnn", "tf_tutorial_cnn",
-    "RESNET50_TRANSFER_VARIANTS", "resnet50_transfer", "transfer_base",
+    "RESNET50_TRANSFER_VARIANTS", "resnet50_transfer", "set_fine_tune", "transfer_base",
     "VGG19_BLOCKS", "VGG19_TOP", "add_vgg19_block", "add_vgg19_top",
     "vgg16_cifar", "vgg16_features", "vgg19",
 ]

@@ -21,7 +21,7 @@ from ._common import check_input_shape, check_num_classes, finish
 from ._registry import register
 from ._weights import IMAGENET_FILES, resolve_weights
 
-__all__ = ["RESNET50_TRANSFER_VARIANTS", "resnet50_transfer", "transfer_base"]
+__all__ = ["RESNET50_TRANSFER_VARIANTS", "resnet50_transfer", "set_fine_tune", "transfer_base"]
 
 RESNET50_TRANSFER_VARIANTS = ("new_head", "output_only", "no_pooling")
 _DEFAULT_INPUT = (224, 224, 3)
@@ -44,6 +44,34 @@ def transfer_base(model: keras.Model) -> keras.Model:
     raise ValueError(f"model {model.name!r} has no nested base model")
 
 
+def set_fine_tune(model: keras.Model, fine_tune: bool, *, freeze_batchnorm: bool = True) -> None:
+    """Freeze (``fine_tune=False``) or unfreeze (``True``) the base of a transfer model.
+
+    When unfreezing, the base's ``BatchNormalization`` layers stay frozen
+    unless ``freeze_batchnorm=False``. In Keras 3 a frozen BatchNormalization
+    layer also runs in inference mode (moving statistics, no updates), which
+    keeps the ImageNet statistics while the small dataset fine-tunes the
+    convolutions — the Keras fine-tuning examples do the same. (Calling the
+    base with ``training=False``, the Keras 2 recipe, does not help here:
+    Keras 3 overrides it with ``fit``'s ``training=True``, keras-team/keras#20285.)
+
+    Compile the model again after calling this.
+    """
+    base = transfer_base(model)
+    base.trainable = bool(fine_tune)
+    if fine_tune and freeze_batchnorm:
+        for layer in _all_layers(base):
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.trainable = False
+
+
+def _all_layers(model: keras.Model):
+    for layer in model.layers:
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from _all_layers(layer)
+
+
 @register(
     description="ResNet-50 (include_top=False) base + a new classifier head for "
                 "Caltech-UCSD Birds-200; variants new_head / output_only / no_pooling, "
@@ -54,17 +82,15 @@ def transfer_base(model: keras.Model) -> keras.Model:
 def resnet50_transfer(*, variant: str = "new_head", weights=None, num_classes: int = 200,
                       input_shape=None, fine_tune: bool = False,
                       head_units: Sequence[int] = (1024,), dropout: float = 0.5,
-                      reduce_channels: int = 256, base: keras.Model | None = None,
-                      name: str | None = None) -> keras.Model:
+                      reduce_channels: int = 256, freeze_batchnorm: bool = True,
+                      base: keras.Model | None = None, name: str | None = None) -> keras.Model:
     """A classifier on top of a ResNet-50 feature extractor (seed 002, apartado 3).
 
     The base is ``keras.applications.ResNet50(include_top=False)`` (named
     ``"resnet50"``; 23,587,712 parameters, of which 53,120 are BatchNorm
     moving statistics that are never trainable), or the model given as
-    ``base=``. It is called with ``training=False`` so that its BatchNorm
-    layers stay in inference mode even when fine-tuning, as the Keras
-    transfer-learning guide recommends for small datasets. Heads, on the base
-    output ``(None, 7, 7, 2048)`` for 224 × 224 input:
+    ``base=``. Heads, on the base output ``(None, 7, 7, 2048)`` for
+    224 × 224 input:
 
     ``"new_head"``
         GlobalAveragePooling2D → for each ``u`` in ``head_units``:
@@ -84,8 +110,9 @@ def resnet50_transfer(*, variant: str = "new_head", weights=None, num_classes: i
         parameters, 26,621,256 in total.
 
     Trainable parameters (defaults, 200 classes): ``fine_tune=False`` → only the
-    head (2,303,176 / 409,800 / 3,033,544); ``fine_tune=True`` → everything
-    but the 53,120 moving statistics (25,837,768 / 23,944,392 / 26,568,136).
+    head (2,303,176 / 409,800 / 3,033,544); ``fine_tune=True`` → everything but
+    the base's 106,240 BatchNorm parameters, which stay frozen and in inference
+    mode (see :func:`set_fine_tune`): 25,784,648 / 23,891,272 / 26,515,016.
     Output ``(None, num_classes)`` probabilities.
 
     Args:
@@ -99,6 +126,8 @@ def resnet50_transfer(*, variant: str = "new_head", weights=None, num_classes: i
             or the base's own input shape when ``base=`` is given.
         fine_tune: ``False`` freezes the base (feature extraction),
             ``True`` makes the whole network trainable (apartado 3.2).
+        freeze_batchnorm: with ``fine_tune=True``, keep the base's
+            BatchNormalization layers frozen (default; see :func:`set_fine_tune`).
         head_units: hidden Dense layers of ``"new_head"``.
         dropout: dropout rate before the output of ``"new_head"`` and
             ``"no_pooling"`` (unused by ``"output_only"``).
@@ -109,7 +138,8 @@ def resnet50_transfer(*, variant: str = "new_head", weights=None, num_classes: i
 
     Returns:
         The uncompiled model; the base is ``model.base_model`` (also
-        :func:`transfer_base`). Recompile after changing ``trainable``.
+        :func:`transfer_base`); switch between frozen and fine-tuned with
+        :func:`set_fine_tune` and compile again.
     """
     builder = "resnet50_transfer"
     if variant not in RESNET50_TRANSFER_VARIANTS:
@@ -151,7 +181,7 @@ def resnet50_transfer(*, variant: str = "new_head", weights=None, num_classes: i
                          f"channels), got {base.output_shape}; build it without pooling or top")
 
     inputs = keras.Input(shape=shape, name="image")
-    features = base(inputs, training=False)
+    features = base(inputs)
     if variant in ("new_head", "output_only"):
         x = layers.GlobalAveragePooling2D(name="avg_pool")(features)
         if variant == "new_head":
@@ -165,8 +195,8 @@ def resnet50_transfer(*, variant: str = "new_head", weights=None, num_classes: i
     outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
     model = keras.Model(inputs, outputs, name=name or f"resnet50_{variant}")
 
-    base.trainable = bool(fine_tune)
     # Keep a handle on the base so callers can freeze/unfreeze it; Keras tracks
     # it as the same layer object, so no weight is counted twice.
     model.base_model = base
+    set_fine_tune(model, fine_tune, freeze_batchnorm=freeze_batchnorm)
     return model
