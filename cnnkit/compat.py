@@ -40,7 +40,7 @@ import threading
 import types
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from autograder import messages
 
@@ -216,6 +216,48 @@ def _whole_steps(steps: Any) -> Any:
     return int(steps)
 
 
+def _keras3_data(data: Any, class_weight: Mapping[int, float] | None = None) -> Any:
+    """Keras 2's generator contract, served to Keras 3.
+
+    Keras 2 took any iterator (``zip(images, masks)``, ``iter(batches)``),
+    batches as tuples or lists, bare inputs for ``predict_generator``, and
+    ``class_weight`` with generators; Keras 3 wants a real generator of
+    tuples and rejects ``class_weight`` for generators. PyDatasets (the
+    legacy ``ImageDataGenerator`` iterators are PyDatasets) pass unchanged.
+    """
+    import keras
+
+    if isinstance(data, keras.utils.PyDataset):
+        return data
+    if isinstance(data, types.GeneratorType) or (hasattr(data, "__next__") and hasattr(data, "__iter__")):
+        return _keras2_batches(data, class_weight)
+    return data
+
+
+def _keras2_batches(batches: Any, class_weight: Mapping[int, float] | None):
+    for batch in batches:
+        if isinstance(batch, list):
+            batch = tuple(batch)         # tf.keras 2 read a list batch as (x, y[, w])
+        elif not isinstance(batch, tuple):
+            batch = (batch,)             # predict_generator could yield bare inputs
+        if class_weight and len(batch) == 2:
+            batch = (*batch, _class_sample_weights(batch[1], class_weight))
+        yield batch
+
+
+def _class_sample_weights(targets: Any, class_weight: Mapping[int, float]):
+    """Per-sample weights from class weights, as Keras 2 computed them:
+    class = argmax of one-hot targets, else the rounded label."""
+    import numpy as np
+
+    targets = np.asarray(targets)
+    if targets.ndim > 1 and targets.shape[-1] > 1:
+        classes = targets.argmax(axis=-1)
+    else:
+        classes = np.round(targets.reshape(len(targets), -1)[:, 0]).astype(int)
+    return np.array([class_weight.get(int(c), 1.0) for c in classes.reshape(-1)], dtype="float32")
+
+
 def _number(value: Any) -> str:
     """A learning rate or decay as the student would write it."""
     return repr(float(value)) if isinstance(value, (int, float)) and not isinstance(value, bool) else repr(value)
@@ -241,18 +283,24 @@ def _fit_generator(self, generator, steps_per_epoch=None, epochs=1, verbose=1, c
     # Keras 2.x signature (positional order included). workers,
     # use_multiprocessing and max_queue_size belong to PyDataset in Keras 3;
     # dropping them only means single-process loading, never a wrong result.
+    import keras
+
     _record("fit_generator", "model.fit_generator(generator, ...)", "model.fit(generator, ...)")
+    is_dataset = isinstance(generator, keras.utils.PyDataset)
     return self.fit(
-        generator,
+        generator if is_dataset else _keras3_data(generator, class_weight),
         steps_per_epoch=_whole_steps(steps_per_epoch),
         epochs=epochs,
         verbose=verbose,
         callbacks=callbacks,
-        validation_data=validation_data,
+        validation_data=_keras3_data(validation_data),
         validation_steps=_whole_steps(validation_steps),
         validation_freq=validation_freq,
-        class_weight=class_weight,
-        shuffle=shuffle,
+        # Keras 3 handles class_weight itself only for PyDatasets.
+        class_weight=class_weight if is_dataset else None,
+        # Keras 2 shuffled only Sequences (now PyDatasets); for a generator
+        # Keras 3 would warn that shuffle=True is ignored.
+        shuffle=shuffle if is_dataset else False,
         initial_epoch=initial_epoch,
     )
 
@@ -261,13 +309,13 @@ def _evaluate_generator(self, generator, steps=None, callbacks=None, max_queue_s
                         use_multiprocessing=False, verbose=0):
     # verbose=0 is Keras 2's default here (Keras 3's evaluate defaults to a progress bar).
     _record("evaluate_generator", "model.evaluate_generator(generator, ...)", "model.evaluate(generator, ...)")
-    return self.evaluate(generator, steps=_whole_steps(steps), callbacks=callbacks, verbose=verbose)
+    return self.evaluate(_keras3_data(generator), steps=_whole_steps(steps), callbacks=callbacks, verbose=verbose)
 
 
 def _predict_generator(self, generator, steps=None, callbacks=None, max_queue_size=10, workers=1,
                        use_multiprocessing=False, verbose=0):
     _record("predict_generator", "model.predict_generator(generator, ...)", "model.predict(generator, ...)")
-    return self.predict(generator, steps=_whole_steps(steps), callbacks=callbacks, verbose=verbose)
+    return self.predict(_keras3_data(generator), steps=_whole_steps(steps), callbacks=callbacks, verbose=verbose)
 
 
 def _predict_classes(self, x, batch_size=32, verbose=0):
@@ -337,12 +385,14 @@ def _wrap_optimizer_init(original_init: Callable) -> Callable:
 
 def _layer_getattr(self, name: str):
     """Only called when normal lookup fails: serves Keras 2's ``layer.output_shape``."""
+    owner = next((klass for klass in type(self).__mro__ if name in vars(klass)), None)
+    if owner is not None:
+        # A real property (Layer.output, Sequential.output_shape...) raised
+        # AttributeError and Python fell back to us: run it again so the
+        # student sees Keras' own message ("has never been called..."), not
+        # a bare "has no attribute".
+        return vars(owner)[name].__get__(self, type(self))
     if name == "output_shape":
-        owner = next((klass for klass in type(self).__mro__ if name in vars(klass)), None)
-        if owner is not None:
-            # A real `output_shape` (Sequential/Functional) raised
-            # AttributeError, e.g. an unbuilt Sequential: re-raise its own error.
-            return vars(owner)[name].__get__(self, type(self))
         caller = sys._getframe(1).f_globals.get("__name__", "")
         if not caller.startswith(_LIBRARY_MODULE_PREFIXES):
             _record("layer_output_shape", "layer.output_shape", "layer.output.shape")
