@@ -463,7 +463,12 @@ class _Analysis(ast.NodeVisitor):
                 detail = getattr(error, "msg", None) or str(error)
                 self._report("static.syntax_error", line, line=line, detail=detail)
                 continue
-            self.visit(tree)
+            except (RecursionError, MemoryError):
+                continue  # pathological nesting: no hints for this cell, never a crash
+            try:
+                self.visit(tree)
+            except RecursionError:
+                continue  # `1 + 1 + ... + 1` thousands deep; findings so far stand
         self._model_rules()
         order = {id(finding): n for n, finding in enumerate(self.findings)}
         return sorted(self.findings, key=lambda f: (-1 if f.cell_index is None else f.cell_index,

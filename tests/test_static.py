@@ -595,6 +595,12 @@ def test_syntax_error_becomes_a_finding_and_other_cells_still_count():
     assert findings[0].message("en").startswith(f"Syntax error on line {findings[0].line}:")
 
 
+def test_pathologically_deep_code_does_not_crash_the_analysis():
+    deep = "x = " + " + ".join(["1"] * 5000)
+    nb = notebook((deep, "solution"), ("model.predict_classes(x)", "solution"))
+    assert codes(analyze_notebook(nb)) == ["static.predict_classes"]
+
+
 def test_top_level_await_parses():
     assert codes(analyze_source("await asyncio.sleep(0)\nmodel.predict_classes(x)")) == ["static.predict_classes"]
 
