@@ -29,7 +29,6 @@ from typing import Any
 __all__ = [
     "ImagenetFile", "IMAGENET_FILES", "WeightsError", "WeightsNotFoundError",
     "WeightsMismatchError", "keras_cache_dir", "resolve_weights", "load_weights_file",
-    "is_offline",
 ]
 
 _KERAS_APPLICATIONS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
@@ -124,11 +123,6 @@ def _host_answers(url: str, timeout: float) -> bool:
     worker.start()
     worker.join(timeout)
     return answered.is_set()
-
-
-def is_offline(url: str = _KERAS_APPLICATIONS_URL, timeout: float = _PROBE_TIMEOUT_S) -> bool:
-    """True when ``CNNKIT_OFFLINE`` is set, or ``url``'s host does not answer within ``timeout``."""
-    return _env_offline() or not _host_answers(url, timeout)
 
 
 def _not_found_message(model: str, spec: ImagenetFile, cache: Path, reason: str) -> str:

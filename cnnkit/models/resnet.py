@@ -125,9 +125,11 @@ def resnet50_transfer(*, variant: str = "new_head", weights=None, num_classes: i
         input_shape: ``(height, width, channels)``; default ``(224, 224, 3)``,
             or the base's own input shape when ``base=`` is given.
         fine_tune: ``False`` freezes the base (feature extraction),
-            ``True`` makes the whole network trainable (apartado 3.2).
+            ``True`` makes the whole network trainable (apartado 3.2) except,
+            by default, the base's BatchNormalization layers.
         freeze_batchnorm: with ``fine_tune=True``, keep the base's
-            BatchNormalization layers frozen (default; see :func:`set_fine_tune`).
+            BatchNormalization layers frozen (default ``True``; ``False``
+            trains literally everything; see :func:`set_fine_tune`).
         head_units: hidden Dense layers of ``"new_head"``.
         dropout: dropout rate before the output of ``"new_head"`` and
             ``"no_pooling"`` (unused by ``"output_only"``).
