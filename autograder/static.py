@@ -904,8 +904,8 @@ class _Analysis(ast.NodeVisitor):
         if self.expected:
             # Judge a head only when it is clearly a classifier: a softmax or
             # sigmoid output, or a linear one compiled with a classification loss.
-            classifier_losses = {id(out): loss for out, loss in candidates
-                                 if loss.kind in ("categorical", "binary") or loss.from_logits}
+            trained_as_classifier = {id(out) for out, loss in candidates
+                                     if loss.kind in ("categorical", "binary") or loss.from_logits}
             heads = [out for out, _ in self.pairs] + uncompiled
             for output in heads:
                 units = output.dense.units
@@ -914,7 +914,7 @@ class _Analysis(ast.NodeVisitor):
                 if units == 1 and output.activation == "sigmoid" and 2 in self.expected:
                     continue  # binary classification with one sigmoid unit
                 if output.activation in PROBABILITY_ACTIVATIONS or (
-                        output.activation == "linear" and id(output) in classifier_losses):
+                        output.activation == "linear" and id(output) in trained_as_classifier):
                     self._report_at("static.output_units", [output.dense.site], units=units,
                                     num_classes="/".join(str(n) for n in sorted(self.expected)))
 

@@ -104,6 +104,7 @@ def test_decay_with_a_schedule_is_left_to_keras(shims):
 
 # ---------------------------------------------------------------- generators
 
+@pytest.mark.slow
 def test_seed_002_fit_generator_on_a_legacy_image_data_generator(shims, capfd):
     import keras
     from keras.preprocessing.image import ImageDataGenerator
@@ -377,6 +378,7 @@ JAX_SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax not installed")
 def test_under_the_jax_backend():
     env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
