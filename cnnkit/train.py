@@ -529,8 +529,12 @@ def train(model: keras.Model, train_data, *, epochs: int, batch_size: int = 32,
         the validation split, shuffling, dropout and augmentation are repeatable.
     verbose : int
         ``fit``'s verbosity (0 silent).
-    optimizer, loss, metrics
-        Given: the model is (re)compiled with them.
+    optimizer, loss
+        Either given: the model is (re)compiled with them (the other one
+        defaults to the model's own loss, or :func:`default_loss`, and Adam).
+    metrics
+        Used whenever :func:`train` compiles (an uncompiled model, or
+        ``optimizer``/``loss`` given); a student's own ``compile()`` keeps its metrics.
     callbacks : sequence of keras callbacks
         Extra callbacks for ``fit``.
 

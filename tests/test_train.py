@@ -207,8 +207,26 @@ def test_students_compile_is_kept_and_early_stopping_patience():
     assert isinstance(result.model.optimizer, keras.optimizers.SGD)
     assert result.epochs_run == 3
     assert len(set(result.history.history["val_loss"])) == 1
+    # Wrapped in preprocessing layers, the wrapper gets the student's compile settings.
     stopper = keras.callbacks.EarlyStopping(monitor="loss", patience=1)
-    assert train(model, (x, y), epochs=20, validation=None, early_stopping=stopper).epochs_run == 2
+    wrapped = train(model, (x, y), epochs=20, validation=None, early_stopping=stopper,
+                    normalize="rescale")
+    assert wrapped.epochs_run == 2 and wrapped.model is not model
+    assert isinstance(wrapped.model.optimizer, keras.optimizers.SGD)
+    assert float(keras.ops.convert_to_numpy(wrapped.model.optimizer.learning_rate)) == 0.0
+
+
+@pytest.mark.slow
+def test_uncompiled_model_with_one_hot_labels_gets_categorical_crossentropy():
+    rng = np.random.default_rng(3)
+    x = rng.random((30, 4, 4, 1)).astype("float32")
+    y = np.eye(3)[np.repeat([0, 1, 2], 10)]
+    model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(3, activation="softmax")])
+    result = train(model, (x, y), epochs=1, validation=0.3)
+    assert isinstance(result.model.loss, keras.losses.CategoricalCrossentropy)
+    assert np.bincount(y[result.validation_indices].argmax(axis=1)).tolist() == [3, 3, 3]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy"} == set(result.final)
 
 
 def test_default_loss_follows_the_output_layer():
