@@ -16,7 +16,7 @@ Labels may be given in any of the shapes Keras code produces: ``(n,)``,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 

@@ -393,9 +393,9 @@ def _compile(model: keras.Model, *, optimizer, loss, metrics, y, source: keras.M
 
 
 def _ensure_built(model: keras.Model, image_shape: tuple[int, ...]) -> None:
-    # A Sequential without an Input builds itself on first call with that
-    # call's batch size baked into `model.inputs`; building it explicitly keeps
-    # the batch dimension free, which feature-map models need later.
+    # A Sequential without an Input has no `outputs` until built (default_loss
+    # reads the output width); built here, its batch dimension stays free
+    # instead of taking the size of whichever batch it first sees.
     if isinstance(model, keras.Sequential) and not model.built:
         model.build((None, *image_shape))
 
@@ -416,10 +416,12 @@ def _split_data(train_data) -> tuple[np.ndarray, np.ndarray, Any]:
 def _is_test_split(arrays, dataset) -> bool:
     if dataset is None or getattr(dataset, "x_test", None) is None:
         return False
-    x_test, y_test = dataset.x_test, dataset.y_test
-    x_val = arrays[0]
-    return x_val is x_test or (isinstance(x_val, np.ndarray) and len(x_test) > 0
-                               and np.shares_memory(x_val, x_test))
+    x_test, x_val = dataset.x_test, np.asarray(arrays[0])
+    if x_val is x_test or len(x_test) == 0:
+        return x_val is x_test
+    # The same array, a view of it, or a copy of it.
+    return np.shares_memory(x_val, x_test) or (
+        x_val.shape == x_test.shape and np.array_equal(x_val, x_test))
 
 
 @dataclass

@@ -26,7 +26,7 @@ where Keras already has the file cached (``~/.keras/models``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 

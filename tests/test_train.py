@@ -75,8 +75,9 @@ def test_validation_is_held_out_from_training_data_never_the_test_split(trained)
 
 def test_the_test_split_is_refused_as_validation(shapes_with_sentinel_test):
     _, sentinel = shapes_with_sentinel_test
-    with pytest.raises(ValueError, match="test set"):
-        train(tiny_cnn(3), sentinel, epochs=1, validation=(sentinel.x_test, sentinel.y_test))
+    for x_val in (sentinel.x_test, sentinel.x_test[:], sentinel.x_test.copy()):
+        with pytest.raises(ValueError, match="test set"):
+            train(tiny_cnn(3), sentinel, epochs=1, validation=(x_val, sentinel.y_test))
 
 
 def test_validation_rules_without_training(shapes_with_sentinel_test):
@@ -184,12 +185,14 @@ def test_same_seed_same_history():
     data = synthetic.shapes(num_classes=2, image_size=12, n_train_per_class=20,
                             n_test_per_class=2, seed=1)
     # A builder is called after seeding, so the initial weights repeat too.
+    # (Unseeded, the two runs would differ: initial weights, shuffling and
+    # augmentation all draw from the global random state, which the first run
+    # advances.)
     runs = [train(lambda: tiny_cnn(2, (12, 12, 3)), data, epochs=2, batch_size=8,
-                  normalize="rescale", augment=True, seed=seed).history.history
-            for seed in (11, 11, 12)]
+                  normalize="rescale", augment=True, seed=11).history.history
+            for _ in range(2)]
     for key in runs[0]:
         np.testing.assert_allclose(runs[0][key], runs[1][key], rtol=1e-6)
-    assert runs[0]["loss"] != runs[2]["loss"]
 
 
 @pytest.mark.slow
