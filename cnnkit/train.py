@@ -69,8 +69,8 @@ _LOWER_IS_BETTER = ("loss", "error", "crossentropy", "mse", "mae", "mape", "msle
 # Preprocessing layers
 # --------------------------------------------------------------------------- #
 def augmentation(flip: str | None = "horizontal", translate: float | None = 0.1,
-                 rotate: float | None = None, zoom: float | None = None, *,
-                 fill_mode: str = "reflect", seed: int = 0) -> keras.Sequential:
+                 rotate: float | None = None, zoom: float | None = None, seed: int = 0, *,
+                 fill_mode: str = "reflect") -> keras.Sequential:
     """Random image augmentation as Keras layers (active only while training).
 
     Parameters
@@ -89,11 +89,11 @@ def augmentation(flip: str | None = "horizontal", translate: float | None = 0.1,
     zoom : float or None
         ``keras.layers.RandomZoom(zoom)``: zoom in or out by up to this fraction,
         like ``zoom_range=zoom``.
+    seed : int
+        Each layer gets its own seed derived from this one.
     fill_mode : str
         How pixels shifted in from outside the image are filled (``"reflect"``,
         ``"nearest"`` — ``ImageDataGenerator``'s default —, ``"constant"``, ``"wrap"``).
-    seed : int
-        Each layer gets its own seed derived from this one.
 
     Returns
     -------
