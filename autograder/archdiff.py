@@ -274,24 +274,35 @@ def compare(student, reference, *, num_classes: int | None = None,
     if s_in is not None and r_in is not None and s_in != r_in:
         diffs.append(Message("arch.input_shape", {"got": s_in, "expected": r_in}))
 
-    matcher = difflib.SequenceMatcher(a=[o.type for o in s_ops], b=[o.type for o in r_ops], autojunk=False)
     last_weighted = _last_weighted_index(s_ops)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    # Align on full signatures first, so that an inserted layer of a common
+    # type (another Dense) is reported as missing rather than shifting every
+    # later comparison; then align the leftover stretches by type alone to
+    # report attribute differences between layers that correspond.
+    outer = difflib.SequenceMatcher(a=[_signature(o) for o in s_ops], b=[_signature(o) for o in r_ops],
+                                    autojunk=False)
+    for tag, i1, i2, j1, j2 in outer.get_opcodes():
         if tag == "equal":
-            for s_op, r_op in zip(s_ops[i1:i2], r_ops[j1:j2]):
-                diffs.extend(_attr_diffs(s_op, r_op, is_output=(s_op is last_weighted), num_classes=num_classes))
-        elif tag == "replace" and (i2 - i1) == (j2 - j1):
-            for s_op, r_op in zip(s_ops[i1:i2], r_ops[j1:j2]):
-                diffs.append(Message("arch.type", {"index": s_op.index, "got": s_op.describe(),
-                                                   "expected": r_op.describe()}))
-        else:
-            for r_op in r_ops[j1:j2]:
-                if i1 > 0:
-                    diffs.append(Message("arch.missing", {"expected": r_op.describe(), "after": s_ops[i1 - 1].index}))
-                else:
-                    diffs.append(Message("arch.missing_at_start", {"expected": r_op.describe()}))
-            for s_op in s_ops[i1:i2]:
-                diffs.append(Message("arch.extra", {"index": s_op.index, "got": s_op.describe()}))
+            continue
+        s_block, r_block = s_ops[i1:i2], r_ops[j1:j2]
+        inner = difflib.SequenceMatcher(a=[o.type for o in s_block], b=[o.type for o in r_block], autojunk=False)
+        for itag, a1, a2, b1, b2 in inner.get_opcodes():
+            if itag == "equal":
+                for s_op, r_op in zip(s_block[a1:a2], r_block[b1:b2]):
+                    diffs.extend(_attr_diffs(s_op, r_op, is_output=(s_op is last_weighted), num_classes=num_classes))
+            elif itag == "replace" and (a2 - a1) == (b2 - b1):
+                for s_op, r_op in zip(s_block[a1:a2], r_block[b1:b2]):
+                    diffs.append(Message("arch.type", {"index": s_op.index, "got": s_op.describe(),
+                                                       "expected": r_op.describe()}))
+            else:
+                before = s_block[a1 - 1] if a1 > 0 else (s_ops[i1 - 1] if i1 > 0 else None)
+                for r_op in r_block[b1:b2]:
+                    if before is not None:
+                        diffs.append(Message("arch.missing", {"expected": r_op.describe(), "after": before.index}))
+                    else:
+                        diffs.append(Message("arch.missing_at_start", {"expected": r_op.describe()}))
+                for s_op in s_block[a1:a2]:
+                    diffs.append(Message("arch.extra", {"index": s_op.index, "got": s_op.describe()}))
 
     s_out, r_out = _output_shape(student), _output_shape(reference)
     if s_out != r_out:
@@ -300,6 +311,10 @@ def compare(student, reference, *, num_classes: int | None = None,
     if check_params and s_params != r_params:
         diffs.append(Message("arch.params_total", {"got": s_params, "expected": r_params}))
     return ArchitectureDiff(diffs, s_ops, r_ops, s_params, r_params)
+
+
+def _signature(op: Op) -> tuple:
+    return (op.type, tuple(sorted((k, str(v)) for k, v in op.attrs.items())))
 
 
 def _last_weighted_index(ops: list[Op]) -> Op | None:

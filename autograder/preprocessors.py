@@ -25,8 +25,8 @@ messages.register({
         "en": "the Python kernel stopped during this cell ({reason})",
     },
     "sandbox.not_run_dead": {
-        "es": "no se ejecutó: el kernel se detuvo en la celda {cell}",
-        "en": "not run: the kernel stopped in cell {cell}",
+        "es": "no se ejecutó: el kernel se detuvo en la celda {cell} ({reason})",
+        "en": "not run: the kernel stopped in cell {cell} ({reason})",
     },
     "sandbox.not_run_budget": {
         "es": "no se ejecutó: el cuaderno superó su tiempo máximo ({seconds:.0f} s)",
@@ -54,6 +54,7 @@ class KernelWatch:
     def __init__(self) -> None:
         self.kill_reason: str | None = None   # "memory" when the watchdog killed the kernel
         self.kill_params: dict[str, Any] = {}
+        self.stop: tuple[str, dict] | None = None  # why execution stopped early, as a message
 
 
 class SandboxedExecute(Execute):
@@ -110,6 +111,7 @@ class SandboxedExecute(Execute):
             return cell, resources
         if self._stop is None and self._remaining() <= 0:
             self._stop = ("sandbox.not_run_budget", {"seconds": self.notebook_timeout})
+            self._publish_stop()
         if self._stop is not None:
             cell.outputs = [self._error(NOT_RUN_ENAME, *self._stop)]
             return cell, resources
@@ -119,10 +121,15 @@ class SandboxedExecute(Execute):
             reason = self._death_reason()
             cell.outputs = list(cell.get("outputs", [])) + [
                 self._error("DeadKernelError", "sandbox.kernel_died", {"reason": reason})]
-            self._stop = ("sandbox.not_run_dead", {"cell": index + 1})
+            self._stop = ("sandbox.not_run_dead", {"cell": index + 1, "reason": reason})
+            self._publish_stop()
         else:
             self._mark_timeout(cell)
         return cell, resources
+
+    def _publish_stop(self) -> None:
+        if self.watch is not None:
+            self.watch.stop = self._stop
 
     def _death_reason(self) -> str:
         watch = self.watch

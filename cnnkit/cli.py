@@ -1,0 +1,181 @@
+"""The ``cnnkit`` command.
+
+    cnnkit demo                      release, grade the solutions and example submissions, write feedback
+    cnnkit release [ID...] [--check] regenerate assignments/ from solutions/ through nbgrader
+    cnnkit grade --assignment ID --out DIR [--profile smoke|full] [--jobs N] SUBMISSION...
+    cnnkit check NOTEBOOK            a student's self-check: static hints + visible tests
+    cnnkit merge --out DIR SHARD_DIR...
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def _cmd_release(args) -> int:
+    from .release import release
+
+    console = _console()
+    results = release(args.ids or None, solutions_dir=args.solutions, assignments_dir=args.assignments,
+                      check=args.check)
+    stale = [r for r in results if r.changed]
+    for r in results:
+        if args.check:
+            mark = "[red]✗ differs[/red]" if r.changed else "[green]✓ up to date[/green]"
+        else:
+            mark = "[yellow]↻ regenerated[/yellow]" if r.changed else "[green]✓ unchanged[/green]"
+        console.print(f"{mark}  {r.path}")
+        if args.check and r.changed and r.diff:
+            console.print(r.diff, markup=False)
+    if args.check and stale:
+        console.print(f"[red]{len(stale)} release(s) differ from a fresh generation: run `cnnkit release`.[/red]")
+        return 1
+    return 0
+
+
+def _limits_from(args):
+    from autograder.specs import Limits
+
+    if args.cell_timeout is None and args.notebook_timeout is None and args.memory_mb is None:
+        return None
+    return Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
+                  memory_mb=args.memory_mb, output_bytes=None)
+
+
+def print_class_table(records, console, title: str) -> None:
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in ("student", "score", "%", "pending", "status", "seconds"):
+        table.add_column(column, justify="right" if column in ("score", "%", "pending", "seconds") else "left")
+    for r in records:
+        percent = f"{100 * r.score / r.max_score:.0f}" if r.max_score else "-"
+        style = "green" if r.status == "ok" else "red"
+        table.add_row(r.student, f"{r.score:g}/{r.max_score:g}", percent, f"{r.pending_manual:g}" if r.pending_manual else "",
+                      f"[{style}]{r.status}[/{style}]" + (" (skipped)" if r.skipped else ""), f"{r.seconds:.0f}")
+    console.print(table)
+
+
+def run_grade(inputs, options, console=None, title: str | None = None):
+    """Grade with a progress bar and print the class table; returns the BatchResult."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from autograder.batch import grade_batch
+    from autograder.submissions import discover
+
+    console = console or _console()
+    total = len(discover(inputs, options.assignment))
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=False) as progress:
+        task = progress.add_task(f"grading {options.assignment}", total=total)
+
+        def on_progress(record, done, _total):
+            progress.update(task, completed=done, total=_total,
+                            description=f"{options.assignment}: {record.student} → {record.score:g}/{record.max_score:g}")
+
+        result = grade_batch(inputs, options, on_progress=on_progress)
+    print_class_table(result.records, console, title or f"{options.assignment} ({options.profile})")
+    console.print(f"grades: {result.grades_csv}   ·   feedback: {Path(options.out_dir) / '<student>' / 'feedback.html'}")
+    return result
+
+
+def _cmd_grade(args) -> int:
+    from autograder.batch import BatchOptions, parse_shard
+
+    options = BatchOptions(assignment=args.assignment, out_dir=Path(args.out), profile=args.profile, jobs=args.jobs,
+                           lang=args.lang, force=args.force, shard=parse_shard(args.shard),
+                           solutions_dir=Path(args.solutions) if args.solutions else None,
+                           limits=_limits_from(args), keep_workdirs=args.keep_workdirs)
+    run_grade([Path(p) for p in args.submissions], options)
+    return 0
+
+
+def _cmd_check(args) -> int:
+    from autograder.selfcheck import render_text, self_check
+
+    report = self_check(Path(args.notebook), run=not args.no_run, lang=args.lang, cell_timeout=args.cell_timeout)
+    print(render_text(report, args.lang))
+    return 0 if report.ok else 1
+
+
+def _cmd_merge(args) -> int:
+    from autograder.batch import merge
+
+    path = merge(Path(args.out), [Path(p) for p in args.shards])
+    print(f"merged into {path}")
+    return 0
+
+
+def _cmd_demo(args) -> int:
+    from .demo import run_demo
+
+    return run_demo(out_dir=Path(args.out), quick=args.quick, jobs=args.jobs, lang=args.lang)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cnnkit", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="release, grade solutions and example submissions, write feedback")
+    demo.add_argument("--out", default="demo-output", help="output directory (default: demo-output)")
+    demo.add_argument("--quick", action="store_true", help="one assignment only (what CI runs)")
+    demo.add_argument("--jobs", type=int, default=2)
+    demo.add_argument("--lang", choices=("es", "en"), default="es")
+    demo.set_defaults(func=_cmd_demo)
+
+    rel = sub.add_parser("release", help="regenerate assignments/ from solutions/ through nbgrader")
+    rel.add_argument("ids", nargs="*", help="assignment ids (default: all)")
+    rel.add_argument("--check", action="store_true", help="exit 1 if a committed release differs")
+    rel.add_argument("--solutions", type=Path, default=None)
+    rel.add_argument("--assignments", type=Path, default=None)
+    rel.set_defaults(func=_cmd_release)
+
+    grade = sub.add_parser("grade", help="grade submissions in sandboxed workers")
+    grade.add_argument("submissions", nargs="+", help=".ipynb files, directories, or an nbgrader submitted/ tree")
+    grade.add_argument("--assignment", required=True)
+    grade.add_argument("--out", required=True, help="output directory")
+    grade.add_argument("--profile", choices=("smoke", "full"), default="smoke")
+    grade.add_argument("--jobs", type=int, default=1)
+    grade.add_argument("--lang", choices=("es", "en"), default="es")
+    grade.add_argument("--force", action="store_true", help="regrade submissions already graded")
+    grade.add_argument("--shard", default=None, help="i/n: grade only a stable slice of the submissions")
+    grade.add_argument("--solutions", default=None, help="directory with ID/ID.ipynb sources (default: ./solutions)")
+    grade.add_argument("--cell-timeout", type=float, default=None)
+    grade.add_argument("--notebook-timeout", type=float, default=None)
+    grade.add_argument("--memory-mb", type=int, default=None)
+    grade.add_argument("--keep-workdirs", action="store_true", help="keep each worker's temp dir (debugging)")
+    grade.set_defaults(func=_cmd_grade)
+
+    check = sub.add_parser("check", help="self-check a notebook before submitting")
+    check.add_argument("notebook")
+    check.add_argument("--no-run", action="store_true", help="static hints only, do not execute")
+    check.add_argument("--lang", choices=("es", "en"), default=None)
+    check.add_argument("--cell-timeout", type=int, default=300)
+    check.set_defaults(func=_cmd_check)
+
+    merge = sub.add_parser("merge", help="join the results of several --shard runs")
+    merge.add_argument("shards", nargs="+")
+    merge.add_argument("--out", required=True)
+    merge.set_defaults(func=_cmd_merge)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (FileNotFoundError, ValueError, KeyError) as exc:
+        print(f"cnnkit {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
