@@ -51,8 +51,10 @@ def nbgrader_config(root: Path) -> Config:
     config.CourseDirectory.course_id = COURSE_ID
     config.CourseDirectory.db_url = f"sqlite:///{Path(root) / 'gradebook.db'}"
     config.NbGraderAPI.log_level = logging.WARNING
-    # Run headers/footers? none; keep generated notebooks free of extra cells.
     config.GenerateAssignment.create_assignment = True
+    # The course notebooks are in Spanish; so are the stubs students replace.
+    config.ClearSolutions.code_stub = {"python": "# ESCRIBE AQUÍ TU CÓDIGO\nraise NotImplementedError()"}
+    config.ClearSolutions.text_stub = "ESCRIBE AQUÍ TU RESPUESTA"
     return config
 
 
