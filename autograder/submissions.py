@@ -120,3 +120,9 @@ def write_submission(release_path: Path, answers: Mapping[str, str], dest: Path)
     dest.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(dest))
     return dest
+
+
+def solution_submission(source_path: Path, release_path: Path, dest: Path) -> Path:
+    """The "perfect submission": the release filled with the instructors' solutions."""
+    source = nbformat.read(str(source_path), as_version=4)
+    return write_submission(Path(release_path), solution_answers(source), Path(dest))
