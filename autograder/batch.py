@@ -27,7 +27,7 @@ from typing import Callable, Iterable, Sequence
 
 from . import messages, report
 from .course import COURSE_ID, Course, build_course, master_cells
-from .sandbox import SandboxOutcome, run_worker
+from .sandbox import SandboxOutcome, WorkerPool
 from .specs import Limits, load_assignment
 from .submissions import Submission, discover
 from .worker import Job, zero_tests
@@ -144,7 +144,7 @@ def _failure_result(sub: Submission, options: BatchOptions, master: dict, outcom
 
 
 def grade_one(sub: Submission, course: Course, options: BatchOptions, limits: Limits, master: dict,
-              threads: int) -> dict:
+              pool: WorkerPool) -> dict:
     """Grade one submission in a sandbox and write its outputs; returns the raw result."""
     student_dir = options.out_dir / sub.student_id
     workdir = Path(tempfile.mkdtemp(prefix=f"cnnkit-{sub.student_id[:20]}-"))
@@ -155,7 +155,7 @@ def grade_one(sub: Submission, course: Course, options: BatchOptions, limits: Li
               autograded_path=str(autograded), profile=options.profile, lang=options.lang,
               limits=asdict(limits), kernel_env=options.kernel_env)
     try:
-        outcome = run_worker(job, threads=threads)
+        outcome = pool.run(job)
         result = None
         if Path(job.result_path).exists():
             try:
@@ -223,7 +223,8 @@ def grade_batch(inputs: Sequence[Path], options: BatchOptions,
     if not source.exists():
         raise FileNotFoundError(f"no solution notebook {source}: grading needs the nbgrader source "
                                 f"(pass --solutions DIR)")
-    out_dir = Path(options.out_dir)
+    # Absolute: workers run in their own directories.
+    out_dir = options.out_dir = Path(options.out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     course = build_course(options.assignment, source, out_dir / ".course" / options.assignment)
     master = master_cells(course)
@@ -245,8 +246,9 @@ def grade_batch(inputs: Sequence[Path], options: BatchOptions,
                 on_progress(record, len(records), len(subs))
         else:
             todo.append(sub)
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(grade_one, sub, course, options, limits, master, threads): sub for sub in todo}
+    with WorkerPool(min(jobs, max(1, len(todo))), threads, out_dir / ".workers") as workers, \
+            ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(grade_one, sub, course, options, limits, master, workers): sub for sub in todo}
         for future in as_completed(futures):
             sub = futures[future]
             try:

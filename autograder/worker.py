@@ -442,18 +442,79 @@ def _finish(result: dict, started: float, master: dict[str, dict] | None = None)
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    job = Job(**json.loads(Path(argv[0]).read_text()))
+def grade_safely(job: Job) -> dict:
+    """:func:`grade`, turning a grader bug into a result instead of an exception."""
     try:
         result = grade(job)
-    except Exception as exc:  # a grader bug: still leave a result behind
+    except Exception as exc:
         result = {"student": job.student, "assignment": job.assignment, "status": "grader_error",
                   "messages": [{"code": "worker.nbgrader_failed", "params": {"error": f"{type(exc).__name__}: {exc}"}}],
                   "tests": [], "findings": [], "keras2": [], "score": 0.0, "max_score": 0.0,
                   "pending_manual": 0.0, "traceback": traceback.format_exc(), "timings": {}}
     result["job"] = asdict(job)
-    _atomic_json(Path(job.result_path), result)
+    return result
+
+
+class _JobLog:
+    """Send this process's fd 1/2 (and so the kernel's, which inherits them) to the job's log."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __enter__(self):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self.saved = (os.dup(1), os.dup(2))
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(self.fd, 1)
+        os.dup2(self.fd, 2)
+        return self
+
+    def __exit__(self, *exc):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(self.saved[0], 1)
+        os.dup2(self.saved[1], 2)
+        for fd in (*self.saved, self.fd):
+            os.close(fd)
+
+
+def _release_memory() -> None:
+    """Between jobs: drop Keras graphs and models left from verification."""
+    import gc
+
+    if "keras" in sys.modules:
+        try:
+            sys.modules["keras"].backend.clear_session()
+        except Exception:
+            pass
+    gc.collect()
+
+
+def serve(control_fd: int) -> int:
+    """Grade the jobs named on stdin, one per line; report each on ``control_fd``."""
+    for line in sys.stdin:
+        path = line.strip()
+        if not path:
+            continue
+        job = Job(**json.loads(Path(path).read_text()))
+        workdir = Path(job.workdir)
+        workdir.mkdir(parents=True, exist_ok=True)
+        os.chdir(workdir)
+        with _JobLog(workdir / "worker.log"):
+            result = grade_safely(job)
+            _atomic_json(Path(job.result_path), result)
+            _release_memory()
+        os.write(control_fd, b"done\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--serve":
+        return serve(int(argv[argv.index("--control-fd") + 1]))
+    job = Job(**json.loads(Path(argv[0]).read_text()))
+    _atomic_json(Path(job.result_path), grade_safely(job))
     return 0
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 import warnings
@@ -33,6 +34,9 @@ def quiet() -> None:
     for key, value in _QUIET_ENV.items():
         os.environ.setdefault(key, value)
     warnings.showwarning = _warning_to_stdout
+    # TensorFlow's Python logger prints e.g. "tf.function retracing" warnings
+    # to stderr when a notebook trains several models; errors still show.
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
     try:  # absl is present whenever TensorFlow is; harmless otherwise
         import absl.logging
 
