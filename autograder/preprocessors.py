@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from traitlets import Float, Integer, Unicode
 
@@ -81,7 +81,9 @@ class SandboxedExecute(Execute):
     watch: KernelWatch | None = None  # set by the worker before the run
 
     def preprocess(self, nb, resources=None, km=None):
-        self._started = time.monotonic()
+        # The budget is for the student's code: it starts with the first cell,
+        # once the kernel is up (start-up has its own ``startup_timeout``).
+        self._started: float | None = None
         self._stop: tuple[str, dict] | None = None
         self._bytes: dict[int, int] = {}
         self.timeout_func = self._cell_timeout
@@ -101,6 +103,8 @@ class SandboxedExecute(Execute):
         return km
 
     def _remaining(self) -> float:
+        if self._started is None:
+            self._started = time.monotonic()
         return self.notebook_timeout - (time.monotonic() - self._started)
 
     def _cell_timeout(self, cell) -> int:
@@ -115,6 +119,7 @@ class SandboxedExecute(Execute):
         if self._stop is not None:
             cell.outputs = [self._error(NOT_RUN_ENAME, *self._stop)]
             return cell, resources
+        self._current_timeout = self._cell_timeout(cell)
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
@@ -123,6 +128,10 @@ class SandboxedExecute(Execute):
                 self._error("DeadKernelError", "sandbox.kernel_died", {"reason": reason})]
             self._stop = ("sandbox.not_run_dead", {"cell": index + 1, "reason": reason})
             self._publish_stop()
+        except CellTimeoutError:
+            # The kernel did not settle after the interrupt: the cell failed, the notebook goes on.
+            cell.outputs = list(cell.get("outputs", [])) + [
+                self._error("CellTimeoutError", "sandbox.cell_timeout", {"seconds": self._current_timeout})]
         else:
             self._mark_timeout(cell)
         return cell, resources
@@ -141,7 +150,7 @@ class SandboxedExecute(Execute):
         # nbclient reports a timeout as a generic CellTimeoutError; say which limit hit.
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error" and output.get("ename") == "CellTimeoutError":
-                text = messages.render("sandbox.cell_timeout", self.lang, seconds=self._cell_timeout(cell))
+                text = messages.render("sandbox.cell_timeout", self.lang, seconds=self._current_timeout)
                 output["evalue"] = text
                 output["traceback"] = [f"CellTimeoutError: {text}"]
 

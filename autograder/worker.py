@@ -219,6 +219,8 @@ def _nbgrader_config(job: Job, course_root: Path):
     config.SandboxedExecute.output_bytes = int(limits.get("output_bytes", 1_000_000))
     config.SandboxedExecute.lang = job.lang
     config.SandboxedExecute.startup_timeout = 120
+    # A kernel still busy after an interrupt is handled per cell, not by failing the notebook.
+    config.SandboxedExecute.raise_on_iopub_timeout = False
     # Jupyter kernels talk over ZeroMQ; unix sockets work inside an empty network namespace.
     config.SandboxedExecute.transport = os.environ.get("CNNKIT_KERNEL_TRANSPORT", "tcp")
     return config

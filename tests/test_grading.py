@@ -25,6 +25,7 @@ import tiny  # noqa: E402
 
 from autograder.batch import BatchOptions, grade_batch, in_shard, merge  # noqa: E402
 from autograder.course import build_course  # noqa: E402
+from autograder.specs import Limits  # noqa: E402
 from autograder.submissions import fill_release, solution_answers, write_submission  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -252,3 +253,47 @@ def test_shards_partition_the_class_and_merge_back(graded, tmp_path):
     assert sorted(sum(shards, [])) == students
     merged = merge(tmp_path / "merged", [out])
     assert {r["student"] for r in csv.DictReader(merged.open())} == set(students)
+
+
+@pytest.fixture(scope="module")
+def few_submissions(graded):
+    return graded[1]
+
+
+def test_grading_runs_under_the_jax_backend(tiny_env, few_submissions, tmp_path):
+    pytest.importorskip("jax")
+    root, _ = tiny_env
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for name in ("correct", "wrong_arch"):
+        (subs / f"{name}.ipynb").write_bytes((few_submissions / f"{name}.ipynb").read_bytes())
+    saved = os.environ.get("KERAS_BACKEND")
+    os.environ["KERAS_BACKEND"] = "jax"   # workers and kernels inherit it
+    try:
+        # JAX compiles each new shape on first use: give cells more time than the TF runs need.
+        batch = grade_batch([subs], BatchOptions(assignment="tiny", out_dir=tmp_path / "out", jobs=2, lang="en",
+                                                 solutions_dir=root / "solutions",
+                                                 limits=Limits(cell_timeout=120, notebook_timeout=600)))
+    finally:
+        if saved is None:
+            os.environ.pop("KERAS_BACKEND")
+        else:
+            os.environ["KERAS_BACKEND"] = saved
+    scores = {r.student: r.score for r in batch.records}
+    assert scores == {"correct": FULL, "wrong_arch": 2.0}
+    nb = nbformat.read(str(tmp_path / "out" / "correct" / "correct.autograded.ipynb"), as_version=4)
+    assert "backend=jax" in json.dumps(nb.cells)   # printed by cnnkit.setup() in the kernel
+
+
+def test_student_self_check_runs_visible_tests_and_gives_hints(tiny_env, few_submissions):
+    from autograder.selfcheck import render_text, self_check
+
+    report = self_check(few_submissions / "correct.ipynb", lang="en")
+    assert report.ok and report.tests and all(t.passed for t in report.tests)
+    report = self_check(few_submissions / "wrong_arch.ipynb", lang="en")
+    assert not report.ok
+    text = render_text(report, "en")
+    assert "✗" in text and "(None, 4); expected (None, 3)" in text
+    static_only = self_check(few_submissions / "keras2.ipynb", run=False, lang="en")
+    assert not static_only.tests
+    assert "learning_rate" in render_text(static_only, "en")
