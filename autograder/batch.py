@@ -211,8 +211,13 @@ class _GradebookSink:
 
 
 def grade_batch(inputs: Sequence[Path], options: BatchOptions,
-                on_progress: Callable[[SubmissionRecord, int, int], None] | None = None) -> BatchResult:
-    """Grade every submission found in ``inputs``; write per-student outputs and ``grades.csv``."""
+                on_progress: Callable[[SubmissionRecord, int, int], None] | None = None,
+                pool: WorkerPool | None = None) -> BatchResult:
+    """Grade every submission found in ``inputs``; write per-student outputs and ``grades.csv``.
+
+    ``pool`` lets several batches (e.g. one per assignment) share warm workers;
+    by default the batch starts ``options.jobs`` workers of its own.
+    """
     started = time.monotonic()
     spec = load_assignment(options.assignment)
     limits = spec.limits_for(options.profile)
@@ -246,9 +251,22 @@ def grade_batch(inputs: Sequence[Path], options: BatchOptions,
                 on_progress(record, len(records), len(subs))
         else:
             todo.append(sub)
-    with WorkerPool(min(jobs, max(1, len(todo))), threads, out_dir / ".workers") as workers, \
-            ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(grade_one, sub, course, options, limits, master, workers): sub for sub in todo}
+    own_pool = pool is None
+    workers = WorkerPool(min(jobs, max(1, len(todo))), threads, out_dir / ".workers") if own_pool else pool
+    try:
+        _run_all(todo, course, options, limits, master, workers, jobs, sink, records, len(subs), on_progress)
+    finally:
+        if own_pool:
+            workers.close()
+    grades_csv = out_dir / "grades.csv"
+    report.write_grades_csv(report.collect([out_dir], options.assignment), grades_csv)
+    records.sort(key=lambda r: r.student)
+    return BatchResult(records, grades_csv, round(time.monotonic() - started, 2))
+
+
+def _run_all(todo, course, options, limits, master, workers, jobs, sink, records, total, on_progress) -> None:
+    with ThreadPoolExecutor(max_workers=jobs) as executor:
+        futures = {executor.submit(grade_one, sub, course, options, limits, master, workers): sub for sub in todo}
         for future in as_completed(futures):
             sub = futures[future]
             try:
@@ -268,11 +286,7 @@ def grade_batch(inputs: Sequence[Path], options: BatchOptions,
                                       float(result.get("timings", {}).get("total", 0.0)))
             records.append(record)
             if on_progress:
-                on_progress(record, len(records), len(subs))
-    grades_csv = out_dir / "grades.csv"
-    report.write_grades_csv(report.collect([out_dir], options.assignment), grades_csv)
-    records.sort(key=lambda r: r.student)
-    return BatchResult(records, grades_csv, round(time.monotonic() - started, 2))
+                on_progress(record, len(records), total)
 
 
 def merge(out_dir: Path, shard_dirs: Iterable[Path]) -> Path:

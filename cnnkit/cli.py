@@ -63,7 +63,7 @@ def print_class_table(records, console, title: str) -> None:
     console.print(table)
 
 
-def run_grade(inputs, options, console=None, title: str | None = None):
+def run_grade(inputs, options, console=None, title: str | None = None, pool=None):
     """Grade with a progress bar and print the class table; returns the BatchResult."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -80,7 +80,7 @@ def run_grade(inputs, options, console=None, title: str | None = None):
             progress.update(task, completed=done, total=_total,
                             description=f"{options.assignment}: {record.student} → {record.score:g}/{record.max_score:g}")
 
-        result = grade_batch(inputs, options, on_progress=on_progress)
+        result = grade_batch(inputs, options, on_progress=on_progress, pool=pool)
     print_class_table(result.records, console, title or f"{options.assignment} ({options.profile})")
     console.print(f"grades: {result.grades_csv}   ·   feedback: {Path(options.out_dir) / '<student>' / 'feedback.html'}")
     return result
