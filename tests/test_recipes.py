@@ -154,3 +154,31 @@ def test_on_epoch_end_can_stop_training(sample):
 def test_rejects_float_pixels():
     with pytest.raises(TypeError):
         recipes.cifar10_fast(np.zeros((10, 32, 32, 3), "float32"), np.zeros(10), epochs=1)
+
+
+def test_whitening_kernel_decorrelates_first_layer_features():
+    from cnnkit.data import load_cifar10_sample
+
+    images = load_cifar10_sample().x_train
+    kernel = recipes.whitening_kernel(images, 16)
+    assert kernel.shape == (3, 3, 12, 16) and kernel.dtype == np.float32
+    np.testing.assert_allclose(kernel[..., 8:], -kernel[..., :8])    # both signs
+    model = recipes.cifar10_fast_model((16, 32))
+    model.get_layer("stage1_conv").set_weights([kernel])
+    features = keras.Model(model.input, model.get_layer("stage1_conv").output)
+    # interior pixels only: the kernel was fitted on unpadded patches
+    f = features.predict(images, verbose=0)[:, 1:-1, 1:-1, :8].reshape(-1, 8)
+    second_moment = f.T @ f / len(f)          # the kernel whitens second moments
+    np.testing.assert_allclose(second_moment, np.eye(8), atol=0.02)
+    with pytest.raises(ValueError):
+        recipes.whitening_kernel(images, 15)
+
+
+def test_plans_are_valid_settings():
+    import inspect
+
+    names = set(inspect.signature(recipes.cifar10_fast).parameters)
+    assert set(recipes.PLANS) == set(recipes.PLAN_BUDGETS)
+    for plan in recipes.PLANS.values():
+        assert set(plan) <= names
+        recipes.cifar10_fast_model(plan["widths"])
