@@ -133,6 +133,10 @@ messages.register({
         "es": "«{key}» no es correcto (valor recibido: {got})",
         "en": "'{key}' is not correct (value received: {got})",
     },
+    "value.range": {
+        "es": "«{key}» vale {got}; debe estar entre {low} y {high}",
+        "en": "'{key}' is {got}; it must be between {low} and {high}",
+    },
     "value.wrong_reveal": {
         "es": "«{key}» vale {got}; se esperaba {expected}",
         "en": "'{key}' is {got}; expected {expected}",
@@ -492,10 +496,10 @@ _TYPES = {"int": (int,), "float": (float, int), "number": (float, int), "str": (
           "bool": (bool,), "list": (list,), "dict": (dict,)}
 
 
-def _expected_value(spec: Spec) -> Any:
+def _expected_value(spec: Spec, profile: str | None = None) -> Any:
     source = spec.option("expected_from")
     if source is None:
-        return spec.option("expected")
+        return spec.option("expected", profile=profile)
     module_name, _, attr = source.partition(":")
     import importlib
 
@@ -527,8 +531,18 @@ def _check_value(value, spec: Spec, ctx: Context) -> CheckOutcome:
             outcome.failures.append(Message("value.type", {"key": spec.key, "expected": wanted_type,
                                                            "got": type(value).__name__}))
             return outcome
-    one_of = spec.option("one_of")
-    expected = _expected_value(spec) if one_of is None else None
+    low, high = spec.option("min", profile=ctx.profile), spec.option("max", profile=ctx.profile)
+    if low is not None or high is not None:
+        # A range: e.g. a CPU time, or a probability in [0, 1].
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or \
+                (low is not None and value < low) or (high is not None and value > high):
+            outcome.failures.append(Message("value.range", {"key": spec.key, "got": value,
+                                                            "low": "-∞" if low is None else low,
+                                                            "high": "∞" if high is None else high}))
+        if spec.option("expected") is None and spec.option("one_of") is None and spec.option("expected_from") is None:
+            return outcome
+    one_of = spec.option("one_of", profile=ctx.profile)
+    expected = _expected_value(spec, ctx.profile) if one_of is None else None
     candidates = one_of if one_of is not None else [expected]
     rel, abs_tol = float(spec.option("rel_tol", 1e-9)), float(spec.option("abs_tol", 0.0))
     if not any(_values_equal(value, candidate, rel, abs_tol) for candidate in candidates):

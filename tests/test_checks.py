@@ -144,6 +144,15 @@ def test_value_check_is_exact_about_types():
     assert not checks.run_check(spec, 895, ctx()).passed
 
 
+def test_value_check_ranges_and_profile_tables():
+    spec = Spec("t", "value", {"type": "float", "min": 0.0, "max": 1.0})
+    assert checks.run_check(spec, 0.5, ctx()).passed
+    assert [m.code for m in checks.run_check(spec, 1.5, ctx()).failures] == ["value.range"]
+    spec = Spec("n", "value", {"type": "int", "expected": {"smoke": 1200, "full": 60000}})
+    assert checks.run_check(spec, 1200, ctx()).passed          # ctx() is the smoke profile
+    assert not checks.run_check(spec, 60000, ctx()).passed
+
+
 def test_value_check_expected_from_a_formula():
     spec = Spec("n", "value", {"type": "int", "expected_from": "cnnkit.params:conv2d_params", "args": [32, 5, 3]})
     assert checks.run_check(spec, 32 * 25 * 3 + 32, ctx()).passed
