@@ -44,6 +44,7 @@ class SelfCheckReport:
     tests: list[TestResult] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
+    ran: bool = False                    # whether the notebook was executed
 
     @property
     def ok(self) -> bool:
@@ -91,6 +92,7 @@ def self_check(notebook: Path, *, run: bool = True, lang: str | None = None, cel
     os.environ.setdefault("CNNKIT_LANG", lang)
     executor = SandboxedExecute(timeout=cell_timeout, notebook_timeout=notebook_timeout, lang=lang)
     executor.preprocess(nb, {"metadata": {"path": str(Path(notebook).resolve().parent)}})
+    report.ran = True
     for cell in test_cells:
         meta = cell.metadata["nbgrader"]
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
@@ -119,6 +121,6 @@ def render_text(report: SelfCheckReport, lang: str | None = None) -> str:
             lines.append(f"  {mark} {test.name} ({test.points:g})")
             if test.message:
                 lines.extend("      " + line for line in test.message.splitlines())
-    elif report.tests == [] and report.seconds and not report.findings:
+    elif report.ran and not report.findings:
         lines.append("  " + messages.render("selfcheck.no_tests", lang))
     return "\n".join(lines)

@@ -84,7 +84,7 @@ class Spec:
 class AssignmentSpec:
     id: str
     path: Path
-    num_classes: int | None
+    num_classes: int | Mapping[str, int] | None      # may differ by profile: {smoke = 25, full = 100}
     specs: Mapping[str, Spec]
     limits: Mapping[str, Limits]
     settings: Mapping[str, Any]

@@ -76,6 +76,15 @@ def import_keras():
     quiet()
     with _stderr_fd_silenced():
         import keras
+
+        # Other backends still import TensorFlow lazily when it is installed
+        # (Keras' data adapters); do it now, while its start-up noise is muted,
+        # rather than in whichever cell first touches it.
+        if keras.backend.backend() != "tensorflow":
+            import importlib.util
+
+            if importlib.util.find_spec("tensorflow") is not None:
+                import tensorflow  # noqa: F401
     return keras
 
 
