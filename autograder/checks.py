@@ -307,14 +307,14 @@ def _check_architecture(model, spec: Spec, ctx: Context) -> CheckOutcome:
 @kind("params", "config")
 def _check_params(model, spec: Spec, ctx: Context) -> CheckOutcome:
     outcome = CheckOutcome(spec.key)
-    expected = spec.option("expected")
+    expected = spec.option("expected", profile=ctx.profile)
     if expected is None:
         expected = int(reference_model(spec).count_params())
     got = int(model.count_params())
     outcome.details["params"] = got
     if got != int(expected):
         outcome.failures.append(Message("params.total", {"got": got, "expected": int(expected)}))
-    trainable = spec.option("trainable")
+    trainable = spec.option("trainable", profile=ctx.profile)
     if trainable is not None:
         got_trainable = int(sum(np.prod(w.shape) for w in model.trainable_weights))
         if got_trainable != int(trainable):
@@ -325,7 +325,7 @@ def _check_params(model, spec: Spec, ctx: Context) -> CheckOutcome:
 @kind("output_shape", "config")
 def _check_output_shape(model, spec: Spec, ctx: Context) -> CheckOutcome:
     outcome = CheckOutcome(spec.key)
-    expected = _shape_tuple(spec.option("expected"))
+    expected = _shape_tuple(spec.option("expected", profile=ctx.profile))
     got = _shape_tuple(model.output_shape)
     if got != expected:
         outcome.failures.append(Message("shape.output", {"got": got, "expected": expected}))

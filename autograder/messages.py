@@ -53,6 +53,21 @@ def render(code: str, lang: str | None = None, **params: Any) -> str:
     return template.format(**params)
 
 
+# Modules that register messages when imported: whoever renders stored findings
+# (feedback written by the batch process, not the worker) must load them all.
+_MESSAGE_MODULES = ("autograder.checks", "autograder.archdiff", "autograder.static", "autograder.verify",
+                    "autograder.preprocessors", "autograder.worker", "autograder.report",
+                    "autograder.selfcheck", "autograder.batch", "cnnkit.compat")
+
+
+def load_all() -> None:
+    """Import every module that owns messages, so any stored code renders."""
+    import importlib
+
+    for name in _MESSAGE_MODULES:
+        importlib.import_module(name)
+
+
 def codes() -> list[str]:
     return sorted(_CATALOGUE)
 

@@ -85,6 +85,7 @@ def atomic_write(path: Path, text: str) -> None:
 
 
 def _render(message: dict, lang: str) -> str:
+    messages.load_all()
     try:
         return messages.render(message["code"], lang, **message.get("params", {}))
     except (KeyError, IndexError, ValueError):

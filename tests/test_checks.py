@@ -261,3 +261,21 @@ def test_every_course_spec_parses_and_names_known_kinds_and_references():
             assert check.kind in checks.KINDS, (assignment_id, key)
             if "reference" in check.options:
                 assert check.options["reference"] in names(), (assignment_id, key)
+
+
+def test_every_registered_message_renders_in_both_languages_after_load_all():
+    messages.load_all()
+    assert any(code.startswith("static.") for code in messages.codes())
+    assert any(code.startswith("compat.") for code in messages.codes())
+    for code in messages.codes():
+        for lang in messages.LANGUAGES:
+            assert messages._CATALOGUE[code][lang].strip(), (code, lang)
+
+
+def test_stored_static_findings_render_as_sentences_in_feedback():
+    from autograder import report
+
+    result = {"findings": [{"code": "static.optimizer_lr", "severity": "warning", "cell_index": 3, "line": 2,
+                            "params": {"optimizer": "SGD", "value": "0.01"}}], "keras2": []}
+    [hint] = report.hints(result, "en")
+    assert "learning_rate=0.01" in hint["text"] and "static.optimizer_lr" not in hint["text"]
