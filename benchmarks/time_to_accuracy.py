@@ -58,6 +58,9 @@ def parse_args(argv=None):
     parser.add_argument("--fast-budget", type=float, default=300.0,
                         help="run the fast recipe's plans whose nominal budget fits in this many "
                              "seconds; none of them starts an epoch that would end past it")
+    parser.add_argument("--plans", nargs="+", default=None, metavar="PLAN",
+                        help="fast-recipe plans to train (default: those whose nominal budget "
+                             "fits --fast-budget)")
     parser.add_argument("--threads", type=int, default=None,
                         help="pin to this many CPUs and size the thread pools to match")
     parser.add_argument("--seed", type=int, default=0, help="random seed of both recipes")
@@ -219,7 +222,11 @@ def time_to(history: dict, threshold: float):
 def summary_lines(name: str, history: dict) -> list[str]:
     """Totals and time to each threshold of one run."""
     best = max(history["test_accuracy"])
-    lines = [f"{name}: {len(history['epoch'])} epochs, {history['train_time'][-1]:.1f} s "
+    stopped = ""
+    if history.get("stopped_early"):
+        planned = history["config"]["epochs"]
+        stopped = f" (of {planned} planned: stopped by the time budget)"
+    lines = [f"{name}: {len(history['epoch'])} epochs{stopped}, {history['train_time'][-1]:.1f} s "
              f"training (cpu {history['train_cpu_time'][-1]:.1f} s), final test acc "
              f"{history['test_accuracy'][-1]:.4f}, best {best:.4f}"]
     for threshold in THRESHOLDS:
@@ -249,7 +256,11 @@ def main(argv=None) -> int:
         data = data.subset(n_train=args.train_limit)
     log(f"data: {args.data} · train {data.x_train.shape} · test {data.x_test.shape}")
 
-    plans = [p for p, seconds in recipes.PLAN_BUDGETS.items() if seconds <= args.fast_budget]
+    plans = args.plans or [p for p, seconds in recipes.PLAN_BUDGETS.items()
+                           if seconds <= args.fast_budget]
+    unknown = sorted(set(plans) - set(recipes.PLANS))
+    if unknown:
+        raise SystemExit(f"unknown plan(s) {unknown}; known: {sorted(recipes.PLANS)}")
     results = {"machine": info, "args": {k: str(v) for k, v in vars(args).items()}}
     if args.skip != "fast":
         if not plans:
