@@ -90,14 +90,18 @@ def test_solutions_use_keras3_and_not_the_reference_builders(assignment):
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
+    """Every solution and blank release, graded by two warm workers shared by all
+    assignments; batches run side by side so that neither worker idles while a
+    long solution runs."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from autograder.batch import BatchOptions, grade_batch
     from autograder.sandbox import WorkerPool
     from autograder.submissions import solution_submission
 
     root = tmp_path_factory.mktemp("assignments")
-    results = {}
-    pool = WorkerPool(2, 1, root / "workers")   # two warm workers shared by every assignment
-    for assignment in IDS:
+
+    def grade(assignment, pool):
         subs = root / "subs" / assignment
         subs.mkdir(parents=True)
         solution_submission(SOLUTIONS / assignment / f"{assignment}.ipynb",
@@ -106,9 +110,11 @@ def graded(tmp_path_factory):
         out = root / "out" / assignment
         grade_batch([subs], BatchOptions(assignment=assignment, out_dir=out, profile="smoke", jobs=2, lang="en",
                                          solutions_dir=SOLUTIONS), pool=pool)
-        results[assignment] = {s: json.loads((out / s / "grading.json").read_text()) for s in ("solution", "blank")}
-    pool.close()
-    return results
+        return {s: json.loads((out / s / "grading.json").read_text()) for s in ("solution", "blank")}
+
+    with WorkerPool(2, 1, root / "workers") as pool, ThreadPoolExecutor(len(IDS)) as executor:
+        futures = {assignment: executor.submit(grade, assignment, pool) for assignment in IDS}
+        return {assignment: future.result() for assignment, future in futures.items()}
 
 
 @pytest.mark.slow
