@@ -134,8 +134,47 @@ def build_course(assignment_id: str, source_notebook: Path, root: Path) -> Cours
     return course
 
 
+def _first_comment(source: str) -> str | None:
+    for line in source.splitlines():
+        line = line.strip()
+        if line.startswith("#") and not line.startswith(("###", "#!")):
+            text = line.lstrip("#").strip()
+            if text:
+                return text
+    return None
+
+
+def _first_line(markdown: str, limit: int = 90) -> str | None:
+    for line in markdown.splitlines():
+        text = line.strip().lstrip("#").strip().replace("**", "").replace("__", "").strip()
+        if text:
+            return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return None
+
+
+def cell_titles(nb) -> dict[str, str]:
+    """grade_id → a human title: a test's first comment line, or for a written
+    answer the first line of the question (the markdown cell before it)."""
+    titles, previous_markdown = {}, ""
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        grade_id = meta.get("grade_id")
+        if grade_id and meta.get("grade"):
+            if cell.cell_type == "code":
+                title = _first_comment(cell.source)
+            else:
+                title = _first_line(previous_markdown)
+            if title:
+                titles[grade_id] = title
+        if cell.cell_type == "markdown" and not meta.get("solution"):
+            previous_markdown = cell.source
+    return titles
+
+
 def master_cells(course: Course) -> dict[str, dict]:
-    """grade_id → master cell facts from the gradebook (source, checksum, points, kind)."""
+    """grade_id → master cell facts, in notebook order: source, checksum, points,
+    kind (from the gradebook) and a ``title`` for feedback (from the source notebook)."""
+    import nbformat
     from nbgrader.api import Gradebook
 
     cells: dict[str, dict] = {}
@@ -148,4 +187,10 @@ def master_cells(course: Course) -> dict[str, dict]:
             cells.setdefault(cell.name, {}).update(points=cell.max_score, grade=True, cell_type=cell.cell_type)
         for cell in notebook.solution_cells:
             cells.setdefault(cell.name, {}).update(solution=True)
-    return cells
+    source = nbformat.read(str(course.source_notebook), as_version=4)
+    order = [c.metadata.get("nbgrader", {}).get("grade_id") for c in source.cells]
+    position = {grade_id: i for i, grade_id in enumerate(order) if grade_id}
+    for grade_id, title in cell_titles(source).items():
+        if grade_id in cells:
+            cells[grade_id]["title"] = title
+    return dict(sorted(cells.items(), key=lambda item: position.get(item[0], len(order))))

@@ -38,6 +38,14 @@ messages.register({
         "es": "El corrector terminó sin resultado (código {code}). Avisa al profesorado.",
         "en": "The grader ended without a result (exit code {code}). Tell the teaching staff.",
     },
+    "report.network_isolated": {
+        "es": "tu código se ejecutó sin acceso a la red",
+        "en": "your code ran without network access",
+    },
+    "report.network_open": {
+        "es": "aviso: este corrector no pudo aislar la red ({reason})",
+        "en": "note: this grader could not isolate the network ({reason})",
+    },
     "report.status.memory_limit": {
         "es": "El kernel superó el límite de memoria y se detuvo; las pruebas posteriores no se ejecutaron.",
         "en": "The kernel exceeded the memory limit and was stopped; later tests did not run.",
@@ -223,6 +231,13 @@ def feedback_html(result: dict, lang: str, autograded: Path | None = None) -> st
                       autoescape=select_autoescape(["html", "j2"]))
     template = env.get_template("feedback.html.j2")
     sandbox = result.get("sandbox", {})
+    if sandbox.get("network_isolated"):
+        sandbox_note = messages.render("report.network_isolated", lang)
+    elif sandbox:
+        reason = sandbox.get("isolation_note", "").removeprefix("network isolation unavailable: ")
+        sandbox_note = messages.render("report.network_open", lang, reason=reason)
+    else:
+        sandbox_note = ""
     return template.render(
         lang=lang, t=_T[lang], student=result.get("student"), assignment=result.get("assignment"),
         profile=result.get("profile"), generated=dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
@@ -230,7 +245,7 @@ def feedback_html(result: dict, lang: str, autograded: Path | None = None) -> st
         pending_manual=float(result.get("pending_manual", 0.0)), banners=banners(result, lang),
         tests=result.get("tests", []), manual=[t for t in result.get("tests", []) if t["kind"] == "manual"],
         hints=hints(result, lang), notebook_html=notebook_html(autograded),
-        sandbox_note=sandbox.get("isolation_note", ""),
+        sandbox_note=sandbox_note,
     )
 
 

@@ -69,7 +69,8 @@ def self_check(notebook: Path, *, run: bool = True, lang: str | None = None, cel
     import nbformat
 
     from . import static
-    from .worker import _error_text, _test_name
+    from .course import cell_titles
+    from .worker import _error_text
 
     lang = messages.current_lang(lang)
     started = time.monotonic()
@@ -83,6 +84,7 @@ def self_check(notebook: Path, *, run: bool = True, lang: str | None = None, cel
     report.findings = static.analyze_notebook(nb)
     report.locked_edits = _locked_edits(nb)
     test_cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]
+    titles = cell_titles(nb)
     if not run:
         report.seconds = round(time.monotonic() - started, 2)
         return report
@@ -98,7 +100,7 @@ def self_check(notebook: Path, *, run: bool = True, lang: str | None = None, cel
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
         ran = bool(cell.get("execution_count")) or bool(cell.get("outputs"))
         report.tests.append(TestResult(
-            grade_id=meta["grade_id"], name=_test_name(cell.source, meta["grade_id"]),
+            grade_id=meta["grade_id"], name=titles.get(meta["grade_id"], meta["grade_id"]),
             points=float(meta.get("points", 0)), passed=(not errors) if ran or errors else None,
             message="\n".join(_error_text(e) for e in errors)))
     report.seconds = round(time.monotonic() - started, 2)

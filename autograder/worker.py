@@ -151,14 +151,9 @@ class MemoryWatchdog(threading.Thread):
         self._stop_event.set()
 
 
-def _test_name(source: str, grade_id: str) -> str:
-    for line in source.splitlines():
-        line = line.strip()
-        if line.startswith("#") and not line.startswith(("###", "#!")):
-            text = line.lstrip("#").strip()
-            if text:
-                return f"{text} [{grade_id}]"
-    return grade_id
+def _test_name(facts: dict, grade_id: str) -> str:
+    title = facts.get("title")
+    return f"{title} [{grade_id}]" if title else grade_id
 
 
 def _cell_errors(cell) -> list[dict]:
@@ -385,7 +380,7 @@ def _compose_tests(graded_nb, master, scores, assignment, artifacts_dir: Path, j
             continue
         score = scores[grade_id]
         source = facts.get("source", "")
-        test = {"grade_id": grade_id, "name": _test_name(source, grade_id),
+        test = {"grade_id": grade_id, "name": _test_name(facts, grade_id),
                 "max_score": float(score["max_score"]), "hidden": HIDDEN_MARK in source,
                 "kind": "manual" if facts.get("solution") else "test", "messages": [], "notes": []}
         if test["kind"] == "manual":
@@ -423,7 +418,7 @@ def zero_tests(master: dict[str, dict], message: str | None = None) -> list[dict
             continue
         source = facts.get("source", "")
         manual = bool(facts.get("solution"))
-        tests.append({"grade_id": grade_id, "name": _test_name(source, grade_id),
+        tests.append({"grade_id": grade_id, "name": _test_name(facts, grade_id),
                       "max_score": float(facts.get("points", 0.0)), "hidden": HIDDEN_MARK in source,
                       "kind": "manual" if manual else "test", "score": None if manual else 0.0,
                       "status": "pending" if manual else "not_run",
