@@ -5,8 +5,9 @@ Adam at batch 32 and peaks at 67-71 % test accuracy after 6-7 epochs (the
 seed's notebook: 71 % on the original images; 68 % on the JPEG copy the
 course uses). This module shows what a few modern ideas buy on the *same*
 hardware: on two CPU cores the fast recipe passes the seed's best accuracy
-in about an eighth of the seed's training time (2 epochs, 72 %), and reaches
-81 % in 8 epochs of a slightly wider network:
+in a fifth of the time the seed needs to reach it (2 epochs, 72 % in 42 s
+against 67.9 % in 218 s), and reaches 81 % in 8 epochs of a slightly wider
+network (273 s; figures in ``benchmarks/RESULTS.md``):
 
 * **BatchNorm after every convolution** -- lets us use a learning rate an
   order of magnitude higher without diverging, which is most of the speed-up.
@@ -397,7 +398,7 @@ def cifar10_fast(x_train, y_train, x_test=None, y_test=None, *, epochs: int = 3,
             counted in ``train_time``).
         epochs: length of the schedule. The learning rate reaches zero at the
             end of the last epoch, so a run is *planned* for its epochs: 3
-            epochs ≈ 74 % in under a minute on two cores; more epochs (and
+            epochs ≈ 74.7 % in about a minute (62 s) on two cores; more epochs (and
             a wider network) trade time for accuracy -- see :data:`PLANS`
             and ``benchmarks/RESULTS.md``.
         batch_size: images per step.
