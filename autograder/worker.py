@@ -214,6 +214,10 @@ def _nbgrader_config(job: Job, course_root: Path):
     config.SandboxedExecute.output_bytes = int(limits.get("output_bytes", 1_000_000))
     config.SandboxedExecute.lang = job.lang
     config.SandboxedExecute.startup_timeout = 120
+    # After the last cell the kernel has nothing left to do (artifacts and the Keras-2 record are
+    # written by the cells themselves), and a graceful shutdown of a TensorFlow kernel costs
+    # ~2.5 s per notebook (benchmarks/RESULTS.md); the worker kills the process tree anyway.
+    config.SandboxedExecute.shutdown_kernel = "immediate"
     # A kernel still busy after an interrupt is handled per cell, not by failing the notebook.
     config.SandboxedExecute.raise_on_iopub_timeout = False
     # Jupyter kernels talk over ZeroMQ; unix sockets work inside an empty network namespace.

@@ -95,13 +95,18 @@ def cnnkit_grade(assignment: str, submissions_dir: Path, out: Path, jobs: int) -
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--copies", type=int, default=4)
+    parser.add_argument("--copies", type=int, default=4,
+                        help="copies of each solution; keep it even, or the last --jobs 2 round runs one "
+                             "notebook on half the machine and understates throughput")
     parser.add_argument("--assignments", default=None, help="comma-separated ids (default: all)")
     parser.add_argument("--cell-timeout", type=int, default=600)
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args()
     from cnnkit.release import assignment_ids
 
+    if args.copies % 2:
+        print(f"warning: --copies {args.copies} is odd: --jobs 2 ends with a round of one notebook",
+              file=sys.stderr)
     ids = args.assignments.split(",") if args.assignments else assignment_ids(REPO / "solutions")
     work = Path(tempfile.mkdtemp(prefix="cnnkit-throughput-"))
     print(f"# {time.strftime('%Y-%m-%d %H:%M')} · {platform.node()} · {os.cpu_count()} CPUs · "
