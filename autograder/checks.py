@@ -251,6 +251,10 @@ class Context:
         value = self.assignment.num_classes if self.assignment else None
         return value.get(self.profile) if isinstance(value, Mapping) else value
 
+    def classes_for(self, spec: Spec) -> int | None:
+        """The spec's own ``num_classes`` for this profile, else the assignment's."""
+        return spec.option("num_classes", self.num_classes, profile=self.profile)
+
 
 # --------------------------------------------------------------------------- kinds
 
@@ -297,7 +301,7 @@ def _check_architecture(model, spec: Spec, ctx: Context) -> CheckOutcome:
     from .archdiff import compare
 
     outcome = CheckOutcome(spec.key)
-    diff = compare(model, reference_model(spec), num_classes=spec.option("num_classes", ctx.num_classes, profile=ctx.profile),
+    diff = compare(model, reference_model(spec), num_classes=ctx.classes_for(spec),
                    ignore=spec.option("ignore", ()), check_params=spec.option("check_params", True))
     outcome.failures.extend(diff.differences[: spec.option("max_messages", 6)])
     outcome.details["params"] = diff.student_params
@@ -404,7 +408,7 @@ def _json_text(obj: Any) -> str:
 @kind("classifier", "config")
 def _check_classifier(model, spec: Spec, ctx: Context) -> CheckOutcome:
     outcome = CheckOutcome(spec.key)
-    failures, notes = _classifier_failures(model, spec.option("num_classes", ctx.num_classes, profile=ctx.profile), spec, ctx)
+    failures, notes = _classifier_failures(model, ctx.classes_for(spec), spec, ctx)
     outcome.failures += failures
     outcome.notes += notes
     return outcome
@@ -455,7 +459,7 @@ def model_inputs(x: np.ndarray, spec: Spec) -> np.ndarray:
 @kind("accuracy", "model")
 def _check_accuracy(model, spec: Spec, ctx: Context) -> CheckOutcome:
     outcome = CheckOutcome(spec.key)
-    num_classes = spec.option("num_classes", ctx.num_classes, profile=ctx.profile)
+    num_classes = ctx.classes_for(spec)
     failures, notes = _classifier_failures(model, num_classes, spec, ctx)
     outcome.notes += notes
     if any(m.code == "classifier.units" for m in failures):
@@ -637,7 +641,7 @@ def _check_confusion_matrix(arrays: dict, spec: Spec, ctx: Context) -> CheckOutc
     if y_pred.ndim == 2:  # probabilities: take the predicted class
         y_pred = y_pred.argmax(axis=1)
     y_pred = y_pred.reshape(-1)
-    k = spec.option("num_classes", ctx.num_classes, profile=ctx.profile) or cm.shape[0]
+    k = ctx.classes_for(spec) or cm.shape[0]
     if cm.shape != (k, k):
         outcome.failures.append(Message("cm.shape", {"got": tuple(cm.shape), "classes": k, "expected": (k, k)}))
         return outcome

@@ -16,6 +16,7 @@ the language of the course notebooks.
 """
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -60,8 +61,9 @@ _MESSAGE_MODULES = ("autograder.checks", "autograder.archdiff", "autograder.stat
                     "autograder.selfcheck", "autograder.batch", "cnnkit.compat")
 
 
+@functools.cache
 def load_all() -> None:
-    """Import every module that owns messages, so any stored code renders."""
+    """Import every module that owns messages, so any stored code renders (once per process)."""
     import importlib
 
     for name in _MESSAGE_MODULES:
