@@ -2,8 +2,8 @@
 
 1. Regenerates the student releases from the solutions with nbgrader and
    says whether they match the committed ``assignments/``.
-2. Writes submissions: the instructors' solutions of every assignment, and
-   the example students of ``examples/submissions/<ID>/*.py`` (answer files,
+2. Writes submissions: the instructors' solutions of every assignment (not
+   in ``--quick``, CI's variant), and the example students of ``examples/submissions/<ID>/*.py`` (answer files,
    ``# %% answer: <cell id>`` blocks over the solution, so they always fit
    the current release).
 3. Grades them in the smoke profile with the sandboxed grader, printing a
@@ -33,8 +33,10 @@ def example_answers(assignment_id: str) -> dict[str, dict[str, str]]:
             for path in sorted(folder.glob("*.py"))} if folder.is_dir() else {}
 
 
-def write_submissions(assignment_id: str, solutions_dir: Path, assignments_dir: Path, dest: Path) -> Path:
-    """The solution and example submissions of one assignment, as notebooks in ``dest``."""
+def write_submissions(assignment_id: str, solutions_dir: Path, assignments_dir: Path, dest: Path,
+                      *, include_solution: bool = True) -> Path:
+    """The example submissions of one assignment (and, unless ``include_solution``
+    is false, the instructors' solution as ``solution.ipynb``), as notebooks in ``dest``."""
     import nbformat
 
     from autograder.submissions import solution_answers, write_submission
@@ -43,7 +45,8 @@ def write_submissions(assignment_id: str, solutions_dir: Path, assignments_dir: 
     release = assignments_dir / assignment_id / f"{assignment_id}.ipynb"
     solution = solution_answers(nbformat.read(str(source), as_version=4))
     dest.mkdir(parents=True, exist_ok=True)
-    write_submission(release, solution, dest / "solution.ipynb")
+    if include_solution:
+        write_submission(release, solution, dest / "solution.ipynb")
     for student, answers in example_answers(assignment_id).items():
         write_submission(release, {**solution, **answers}, dest / f"{student}.ipynb")
     return dest
@@ -104,6 +107,9 @@ def run_demo(out_dir: Path = Path("demo-output"), *, quick: bool = False, jobs: 
     out_dir = Path(out_dir).resolve()
     solutions_dir, assignments_dir = default_dirs()
     ids = list(QUICK_ASSIGNMENTS) if quick else assignment_ids(solutions_dir)
+    # The quick (CI) variant grades the example students only: alice is a correct submission,
+    # and the test suite grades every solution already (tests/test_assignments.py).
+    include_solution = not quick
 
     console.rule("[bold]1 · release: solutions/ → assignments/ (nbgrader generate_assignment)")
     results = release(ids, solutions_dir=solutions_dir, assignments_dir=assignments_dir)
@@ -113,11 +119,13 @@ def run_demo(out_dir: Path = Path("demo-output"), *, quick: bool = False, jobs: 
     release_note = (f"releases regenerated: {', '.join(changed)}" if changed
                     else "releases regenerated: identical to the committed assignments/")
 
-    console.rule("[bold]2 · submissions: solutions and example students")
+    console.rule("[bold]2 · submissions: " + ("solutions and example students" if include_solution
+                                              else "example students"))
     subs = {}
     for assignment_id in ids:
         subs[assignment_id] = write_submissions(assignment_id, solutions_dir, assignments_dir,
-                                                out_dir / "submissions" / assignment_id)
+                                                out_dir / "submissions" / assignment_id,
+                                                include_solution=include_solution)
         names = sorted(p.stem for p in subs[assignment_id].glob("*.ipynb"))
         console.print(f"{assignment_id}: {', '.join(names)}")
 

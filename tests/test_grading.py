@@ -148,7 +148,9 @@ def test_infinite_loop_hits_the_cell_timeout_and_later_tests_still_run(graded):
 def test_memory_hog_is_stopped_with_a_partial_score(graded):
     result = graded[3]["memory_hog"]
     tests = by_grade_id(result)
-    assert result["status"] == "memory_limit", (result["status"], result["messages"])
+    diagnosis = (result["status"], result["messages"], result.get("memory_peak_mb"), result.get("timings"),
+                 {t["grade_id"]: (t["status"], t["messages"][:1]) for t in result["tests"]})
+    assert result["status"] == "memory_limit", diagnosis
     assert result["score"] == 3.0, result["tests"]    # the model tests ran before the hog
     assert tests["test_accuracy"]["status"] == "not_run"
     assert "memory limit" in tests["test_accuracy"]["messages"][0]
