@@ -35,7 +35,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .worker import Job
+from .worker import Job, tree_memory
 
 STARTUP_ALLOWANCE_S = 90.0      # interpreter, nbgrader and kernel start-up
 VERIFY_ALLOWANCE_S = 120.0      # reloading models and measuring accuracy
@@ -93,16 +93,8 @@ def _tree(pid: int) -> list:
         return []
 
 
-def _tree_rss(pid: int) -> int:
-    import psutil
-
-    total = 0
-    for proc in _tree(pid):
-        try:
-            total += proc.memory_info().rss
-        except psutil.Error:
-            pass
-    return total
+def _tree_memory(pid: int, limit: int) -> int:
+    return tree_memory(_tree(pid), exact_above=limit)   # shared pages counted once near the limit
 
 
 def kill_tree(pid: int) -> None:
@@ -204,7 +196,7 @@ class WorkerProcess:
                 killed = "timeout"
             elif now - last_memory_check > 0.5:
                 last_memory_check = now
-                if _tree_rss(self.proc.pid) > memory_limit:
+                if _tree_memory(self.proc.pid, memory_limit) > memory_limit:
                     killed = "memory"
         returncode = None
         if killed is not None:

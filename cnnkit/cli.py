@@ -126,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="release, grade solutions and example submissions, write feedback")
     demo.add_argument("--out", default="demo-output", help="output directory (default: demo-output)")
-    demo.add_argument("--quick", action="store_true", help="one assignment, its example students only (what CI runs)")
+    demo.add_argument("--quick", action="store_true", help="one assignment, two example students (what CI runs)")
     demo.add_argument("--jobs", type=int, default=2)
     demo.add_argument("--lang", choices=("es", "en"), default="es")
     demo.set_defaults(func=_cmd_demo)

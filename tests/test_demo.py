@@ -34,17 +34,19 @@ def graded(out: Path, student: str) -> dict:
 def test_demo_runs_and_prints_the_class_table(demo):
     out, run = demo
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    for student in ("alice", "bruno", "carla"):
+    for student in ("bruno", "carla"):
         assert student in run.stdout
-    assert "solution" not in {p.name for p in (out / "cifar10_cnn").iterdir()}   # graded in test_assignments
+    # --quick grades two students; the solution and alice are graded by test_assignments / the full demo
+    assert {p.name for p in (out / "cifar10_cnn").iterdir() if p.is_dir() and not p.name.startswith(".")} == {
+        "bruno", "carla"}
     assert "up to date" in run.stdout            # the committed release matches nbgrader's
     assert (out / "index.html").exists() and (out / "scores.png").stat().st_size > 1000
     assert (out / "cifar10_cnn" / "grades.csv").exists()
 
 
-def test_correct_submission_gets_full_marks(demo):
+def test_correct_submission_in_keras2_idioms_gets_full_marks(demo):
     out, _ = demo
-    result = graded(out, "alice")
+    result = graded(out, "carla")
     assert result["score"] == result["max_score"], [t for t in result["tests"] if t["status"] == "failed"]
 
 
@@ -61,9 +63,6 @@ def test_seed003_bugs_are_explained(demo):
 
 def test_keras2_code_is_graded_and_the_modern_call_explained(demo):
     out, _ = demo
-    result = graded(out, "carla")
-    failing = [t["grade_id"] for t in result["tests"] if t["status"] == "failed"]
-    assert not failing
     feedback = (out / "cifar10_cnn" / "carla" / "feedback.html").read_text()
     for modern in ("learning_rate", "InverseTimeDecay", "model_best.fit(", "RandomFlip"):
         assert modern in feedback, modern
