@@ -131,13 +131,16 @@ def tree_memory(procs, *, exact_above: int | None = None) -> int:
                 pass
         return size
 
+    def pss(proc) -> int:
+        try:
+            return proc.memory_full_info().pss
+        except (psutil.AccessDenied, AttributeError):   # no PSS here: RSS overcounts, never under
+            return proc.memory_info().rss
+
     rss = total(lambda proc: proc.memory_info().rss)
     if exact_above is None or rss <= exact_above or len(procs) < 2:
         return rss
-    try:
-        return total(lambda proc: proc.memory_full_info().pss)
-    except AttributeError:   # no PSS on this OS: RSS overcounts, never under
-        return rss
+    return total(pss)
 
 
 class MemoryWatchdog(threading.Thread):
