@@ -93,10 +93,6 @@ def _tree(pid: int) -> list:
         return []
 
 
-def _tree_memory(pid: int, limit: int) -> int:
-    return tree_memory(_tree(pid), exact_above=limit)   # shared pages counted once near the limit
-
-
 def kill_tree(pid: int) -> None:
     """Kill ``pid`` and all its descendants — kernels run in sessions of their
     own, so killing the worker's process group would orphan them."""
@@ -196,7 +192,7 @@ class WorkerProcess:
                 killed = "timeout"
             elif now - last_memory_check > 0.5:
                 last_memory_check = now
-                if _tree_memory(self.proc.pid, memory_limit) > memory_limit:
+                if tree_memory(_tree(self.proc.pid), exact_above=memory_limit) > memory_limit:
                     killed = "memory"
         returncode = None
         if killed is not None:

@@ -162,9 +162,9 @@ class MemoryWatchdog(threading.Thread):
         while not self._stop_event.wait(self.interval):
             try:
                 children = me.children(recursive=True)
-                rss = tree_memory(children, exact_above=self.limit)
-                self.peak = max(self.peak, rss)
-                if rss > self.limit:
+                used = tree_memory(children, exact_above=self.limit)
+                self.peak = max(self.peak, used)
+                if used > self.limit:
                     self.watch.kill_reason = "memory"
                     self.watch.kill_params = {"limit_mb": self.limit_mb}
                     for child in children:
