@@ -1,48 +1,47 @@
-"""``cnnkit grade``: a class of submissions, graded one sandboxed worker each.
+"""``cnnkit grade``: a class of submissions, each graded by a worker of the pool.
 
-Resumable (a submission whose ``results.json`` matches the same file and
-profile is skipped unless ``force``), atomic (every output is written to a
-temporary file and renamed), shardable (``shard=(i, n)`` keeps a stable slice
-by a hash of the student id), and parallel (``jobs`` workers, each with
-``cpus // jobs`` threads). A worker that crashes, times out or blows its
-memory yields a failed result for that student only; the batch goes on.
-After each submission its scores also go into the batch's nbgrader gradebook
-(``OUT/.course/ID/gradebook.db``), where ``nbgrader formgrader`` can be used
-for the written answers.
+Resumable (a submission whose ``grading.json`` records the same file, profile
+and result schema is skipped unless ``force``), atomic (every output is written
+to a temporary file and renamed), shardable (``shard=(i, n)`` keeps a stable
+slice by a hash of the student id), and parallel (``jobs`` workers, each with
+``cpus // jobs`` threads, counting the CPUs this process may use).
+
+Trust: the nbgrader course the workers grade against is built for each run in
+a private temporary directory from ``solutions/ID/ID.ipynb``, never read back
+from the output folder; each job's working directory is private too, and only
+its ``kernel/`` part is visible to the sandboxed kernel. Kernels never see the
+output folder. A worker that crashes, times out or blows its memory costs that
+student the tests that did not run (the artifacts of those that did are
+scored by a fresh worker); the batch goes on.
 """
 from __future__ import annotations
 
+import csv
 import hashlib
-import json
-import os
 import shutil
 import tempfile
 import threading
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from . import messages, report
-from .course import COURSE_ID, Course, build_course, master_cells
-from .sandbox import SandboxOutcome, WorkerPool
-from .specs import Limits, load_assignment
+from cnnkit import messages
+from cnnkit.messages import Message
+
+from . import report
+from .course import COURSE_ID, Course, build_course, graded_cells
+from .manifest import Limits, default_solutions_dir, load_assignment
+from .results import SCHEMA_VERSION, SubmissionResult
+from .sandbox import WorkerOutcome, WorkerPool, allowed_cpus
 from .submissions import Submission, discover
-from .worker import Job, zero_tests
+from .worker import FAILURE_STATUS, Job, zero_tests
 
 messages.register({
     "batch.skipped": {"es": "ya corregida (usa --force para repetir)", "en": "already graded (use --force to redo)"},
 })
-
-
-def default_solutions_dir() -> Path:
-    """``./solutions`` when present, else the repository the package runs from."""
-    here = Path.cwd() / "solutions"
-    if here.is_dir():
-        return here
-    return Path(__file__).resolve().parents[1] / "solutions"
 
 
 def sha256_of(path: Path) -> str:
@@ -73,13 +72,13 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
 class BatchOptions:
     assignment: str
     out_dir: Path
-    profile: str = "smoke"
+    profile: str | None = None             # None: like the notebooks ($CNNKIT_PROFILE, else full on a GPU)
     jobs: int = 1
     lang: str = "es"
     force: bool = False
     shard: tuple[int, int] | None = None
     solutions_dir: Path | None = None
-    limits: Limits | None = None           # overrides of the spec's limits
+    limits: Limits | None = None           # overrides of the manifest's limits
     keep_workdirs: bool = False
     kernel_env: dict = field(default_factory=dict)
 
@@ -101,94 +100,120 @@ class BatchResult:
     records: list[SubmissionRecord]
     grades_csv: Path
     elapsed: float
+    profile: str = "smoke"
 
     def to_json(self) -> dict:
         return {"records": [asdict(r) for r in self.records], "grades_csv": str(self.grades_csv),
-                "elapsed": self.elapsed}
+                "elapsed": self.elapsed, "profile": self.profile}
 
 
-def _already_graded(student_dir: Path, digest: str, profile: str) -> dict | None:
-    results_path = student_dir / "results.json"
-    if not results_path.exists():
+def resolve_profile(options: BatchOptions) -> str:
+    from cnnkit.profile import profile
+
+    return profile(options.profile).name
+
+
+def _already_graded(student_dir: Path, digest: str, profile: str) -> SubmissionResult | None:
+    path = student_dir / "grading.json"
+    if not path.exists() or not (student_dir / "results.json").exists():
         return None
     try:
-        results = json.loads(results_path.read_text())
-    except (OSError, json.JSONDecodeError):
+        result = SubmissionResult.load(path)
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    extra = results.get("extra_data", {})
-    if extra.get("submission_sha256") == digest and extra.get("profile") == profile:
-        return results
+    if result.submission_sha256 == digest and result.profile == profile:
+        return result
     return None
 
 
-def _failure_result(sub: Submission, options: BatchOptions, master: dict, outcome: SandboxOutcome,
-                    limits: Limits) -> dict:
-    """A result for a worker that left none behind (killed, or crashed hard)."""
-    if outcome.killed == "timeout":
-        message = {"code": "report.killed_timeout", "params": {"seconds": limits.notebook_timeout}}
-        status = "timeout"
-    elif outcome.killed == "memory":
-        message = {"code": "report.killed_memory", "params": {"limit_mb": limits.memory_mb}}
-        status = "memory_limit"
+def _record(result: SubmissionResult, path: Path, skipped: bool = False) -> SubmissionRecord:
+    return SubmissionRecord(result.student, str(path), result.status, result.score, result.max_score,
+                            result.pending_manual, float(result.timings.get("total", 0.0)), skipped=skipped)
+
+
+def failure_result(job: Job, cells, outcome: WorkerOutcome | None, error: str | None = None) -> SubmissionResult:
+    """A result for a worker that left none behind and whose artifacts could not be scored either."""
+    from .kernel import isolation
+    from .results import SandboxInfo
+
+    killed = outcome.killed if outcome else None
+    limits = job.limits
+    if killed == "timeout":
+        message = Message("report.killed_timeout", {"seconds": float(limits.get("notebook_timeout", 0))})
+    elif killed == "memory":
+        message = Message("report.killed_memory", {"limit_mb": int(limits.get("memory_mb", 0))})
     else:
-        message = {"code": "report.worker_crashed", "params": {"code": outcome.returncode}}
-        status = "grader_error"
-    text = messages.render(message["code"], options.lang, **message["params"])
-    tests = zero_tests(master, text)
-    return {"student": sub.student_id, "assignment": options.assignment, "profile": options.profile,
-            "lang": options.lang, "submission": str(sub.path), "status": status, "messages": [message],
-            "tests": tests, "findings": [], "keras2": [], "timings": {"total": outcome.elapsed},
-            "score": 0.0, "max_score": sum(t["max_score"] for t in tests if t["kind"] == "test"),
-            "pending_manual": sum(t["max_score"] for t in tests if t["kind"] == "manual"),
-            "log_tail": outcome.log_tail[-2000:]}
+        message = Message("report.worker_crashed", {"exit": outcome.returncode if outcome else error or "?"})
+    iso = isolation()
+    return SubmissionResult(student=job.student, assignment=job.assignment, profile=job.profile, lang=job.lang,
+                            submission=job.submission, submission_sha256=job.submission_sha256,
+                            status=FAILURE_STATUS.get(killed or "crashed", "grader_error"), messages=[message],
+                            tests=zero_tests(cells, message),
+                            timings={"total": outcome.elapsed if outcome else 0.0},
+                            sandbox=SandboxInfo(iso.sandboxed, iso.code, dict(iso.params), killed,
+                                                outcome.returncode if outcome else None))
 
 
-def grade_one(sub: Submission, course: Course, options: BatchOptions, limits: Limits, master: dict,
-              pool: WorkerPool) -> dict:
-    """Grade one submission in a sandbox and write its outputs; returns the raw result."""
+@dataclass
+class _Run:
+    """What every submission of one batch run shares."""
+
+    options: BatchOptions
+    profile: str
+    assignment: object
+    course: Course
+    cells: list
+    limits: Limits
+    root: Path                    # private to this run: jobs, course, data views
+    views_dir: Path | None
+    hidden_lines: list[str]
+
+
+def grade_one(sub: Submission, run: _Run, pool: WorkerPool) -> SubmissionResult:
+    """Grade one submission with a worker and write its outputs; returns the result."""
+    options = run.options
     student_dir = options.out_dir / sub.student_id
-    workdir = Path(tempfile.mkdtemp(prefix=f"cnnkit-{sub.student_id[:20]}-"))
-    digest = sha256_of(sub.path)
+    workdir = Path(tempfile.mkdtemp(prefix=f"job-{sub.student_id[:20]}-", dir=run.root))
     autograded = student_dir / f"{sub.student_id}.autograded.ipynb"
     job = Job(assignment=options.assignment, student=sub.student_id, submission=str(Path(sub.path).resolve()),
-              course_root=str(course.root), workdir=str(workdir), result_path=str(workdir / "result.json"),
-              autograded_path=str(autograded), profile=options.profile, lang=options.lang,
-              limits=asdict(limits), kernel_env=options.kernel_env)
+              solutions_dir=str(run.assignment.folder.parent), course_root=str(run.course.root),
+              workdir=str(workdir), autograded_path=str(autograded), profile=run.profile, lang=options.lang,
+              submission_sha256=sha256_of(sub.path), limits=asdict(run.limits), kernel_env=options.kernel_env,
+              views_dir=str(run.views_dir) if run.views_dir else None)
     try:
         outcome = pool.run(job)
-        result = None
-        if Path(job.result_path).exists():
-            try:
-                result = json.loads(Path(job.result_path).read_text())
-            except json.JSONDecodeError:
-                result = None
-        if result is None:
-            result = _failure_result(sub, options, master, outcome, limits)
-        result["submission_sha256"] = digest
-        result["sandbox"] = {"network_isolated": outcome.network_isolated,
-                             "isolation_note": outcome.isolation_note, "elapsed": outcome.elapsed,
-                             "killed": outcome.killed, "returncode": outcome.returncode}
+        if outcome.result is not None:
+            result = SubmissionResult.from_json(outcome.result)
+        else:
+            # The worker was stopped or died: a fresh one scores what the kernel had exported.
+            salvage = pool.run(replace(job, mode="rescore", failure=outcome.killed or "crashed"))
+            result = SubmissionResult.from_json(salvage.result) if salvage.result is not None else \
+                failure_result(job, run.cells, outcome)
+            result.sandbox.killed, result.sandbox.returncode = outcome.killed, outcome.returncode
+            result.timings["total"] = outcome.elapsed
         logs = student_dir / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        for name in ("worker.log", "nbgrader.log"):
+        for name in ("worker.log", "nbgrader.log", "traceback.txt"):
             if (workdir / name).exists():
                 shutil.copy2(workdir / name, logs / name)
         report.write_submission_outputs(result, student_dir, options.lang,
-                                        autograded if autograded.exists() else None)
+                                        autograded if autograded.exists() else None, run.hidden_lines)
         return result
     finally:
         if not options.keep_workdirs:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-class _GradebookSink:
-    """Copies each result's scores into the batch's nbgrader gradebook (one writer)."""
+class GradebookExport:
+    """The batch's nbgrader gradebook (``OUT/.course/ID/gradebook.db``): an export, never read back."""
 
-    def __init__(self, course: Course) -> None:
-        self.course = course
+    def __init__(self, master: Course, out_dir: Path) -> None:
+        self.course = Course(out_dir / ".course" / master.assignment_id, master.assignment_id)
+        self.course.root.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(master.db_path, self.course.db_path)     # fresh each run: only this run's master cells
         self.lock = threading.Lock()
 
-    def add(self, result: dict) -> None:
+    def add(self, result: SubmissionResult) -> None:
         import warnings
 
         from nbgrader.api import Gradebook, MissingEntry
@@ -196,18 +221,41 @@ class _GradebookSink:
         # nbgrader's own session code trips SQLAlchemy's autoflush warnings; they are noise here.
         with self.lock, warnings.catch_warnings(), Gradebook(self.course.db_url, COURSE_ID) as gb:
             warnings.simplefilter("ignore")
-            student = result["student"]
-            gb.update_or_create_student(student)
-            submission = gb.update_or_create_submission(self.course.assignment_id, student)
-            del submission  # created for its side effect: grade rows for every cell
-            for test in result.get("tests", []):
+            gb.update_or_create_student(result.student)
+            gb.update_or_create_submission(self.course.assignment_id, result.student)
+            for test in result.tests:
                 try:
-                    grade = gb.find_grade(test["grade_id"], self.course.notebook_id, self.course.assignment_id, student)
+                    grade = gb.find_grade(test.grade_id, self.course.notebook_id, self.course.assignment_id,
+                                          result.student)
                 except MissingEntry:
                     continue
-                grade.auto_score = test.get("score") if test["kind"] == "test" else None
-                grade.needs_manual_grade = test["kind"] == "manual"
+                grade.auto_score = test.score if test.kind == "test" else None
+                grade.needs_manual_grade = test.kind == "manual"
             gb.db.commit()
+
+
+def _hidden_lines(cells) -> list[str]:
+    """Lines of hidden test code (what feedback must never show)."""
+    from .verify import split_hidden
+
+    lines = set()
+    for cell in cells:
+        _, hidden = split_hidden(cell.source)
+        lines |= {line.strip() for line in hidden.splitlines() if len(line.strip()) >= 12}
+    return sorted(lines, key=len, reverse=True)
+
+
+def _data_views(assignment, profile: str, root: Path) -> Path | None:
+    """Full profile: the public part of each dataset the assignment uses, saved for the kernel to read."""
+    if profile == "smoke" or not assignment.manifest.datasets:
+        return None
+    from cnnkit.data import course_dataset
+    from cnnkit.data._course import save_view, view_path
+
+    views = root / "views"
+    for name in assignment.manifest.datasets:
+        save_view(course_dataset(name, profile), view_path(views, name, profile))
+    return views
 
 
 def grade_batch(inputs: Sequence[Path], options: BatchOptions,
@@ -218,75 +266,83 @@ def grade_batch(inputs: Sequence[Path], options: BatchOptions,
     ``pool`` lets several batches (e.g. one per assignment) share warm workers;
     by default the batch starts ``options.jobs`` workers of its own.
     """
+    import nbformat
+
     started = time.monotonic()
-    spec = load_assignment(options.assignment)
-    limits = spec.limits_for(options.profile)
+    profile = resolve_profile(options)
+    assignment = load_assignment(options.assignment, options.solutions_dir or default_solutions_dir())
+    limits = assignment.limits(profile)
     if options.limits is not None:
         limits = limits.replace(**{k: v for k, v in asdict(options.limits).items() if v is not None})
-    solutions = options.solutions_dir or default_solutions_dir()
-    source = Path(solutions) / options.assignment / f"{options.assignment}.ipynb"
-    if not source.exists():
-        raise FileNotFoundError(f"no solution notebook {source}: grading needs the nbgrader source "
-                                f"(pass --solutions DIR)")
-    # Absolute: workers run in their own directories.
     out_dir = options.out_dir = Path(options.out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    course = build_course(options.assignment, source, out_dir / ".course" / options.assignment)
-    master = master_cells(course)
-    subs = [s for s in discover(inputs, options.assignment) if in_shard(s.student_id, options.shard)]
-    jobs = max(1, int(options.jobs))
-    threads = max(1, (os.cpu_count() or 1) // jobs)
-    sink = _GradebookSink(course)
-    records: list[SubmissionRecord] = []
-    todo = []
-    for sub in subs:
-        done = None if options.force else _already_graded(out_dir / sub.student_id, sha256_of(sub.path), options.profile)
-        if done is not None:
-            extra = done["extra_data"]
-            record = SubmissionRecord(sub.student_id, str(sub.path), extra.get("status", "ok"), float(done["score"]),
-                                      float(extra.get("max_score", 0)), float(extra.get("pending_manual_points", 0)),
-                                      float(done.get("execution_time", 0)), skipped=True)
-            records.append(record)
-            if on_progress:
-                on_progress(record, len(records), len(subs))
-        else:
-            todo.append(sub)
-    own_pool = pool is None
-    workers = WorkerPool(min(jobs, max(1, len(todo))), threads, out_dir / ".workers") if own_pool else pool
+    root = Path(tempfile.mkdtemp(prefix=f"cnnkit-batch-{options.assignment}-"))
     try:
-        _run_all(todo, course, options, limits, master, workers, jobs, sink, records, len(subs), on_progress)
+        course = build_course(options.assignment, assignment.source_notebook, root / "course")
+        cells = graded_cells(nbformat.read(str(assignment.source_notebook), as_version=4))
+        run = _Run(options, profile, assignment, course, cells, limits, root, _data_views(assignment, profile, root),
+                   _hidden_lines(cells))
+        subs = [s for s in discover(inputs, options.assignment) if in_shard(s.student_id, options.shard)]
+        jobs = max(1, int(options.jobs))
+        threads = max(1, allowed_cpus() // jobs)
+        gradebook = GradebookExport(course, out_dir)
+        records: list[SubmissionRecord] = []
+        todo = []
+        for sub in subs:
+            done = None if options.force else _already_graded(out_dir / sub.student_id, sha256_of(sub.path), profile)
+            if done is None:
+                todo.append(sub)
+                continue
+            records.append(_record(done, sub.path, skipped=True))
+            _add_quietly(gradebook, done)
+            if on_progress:
+                on_progress(records[-1], len(records), len(subs))
+        own_pool = pool is None
+        workers = WorkerPool(min(jobs, max(1, len(todo))), threads, root / "workers") if own_pool else pool
+        try:
+            with ThreadPoolExecutor(max_workers=jobs) as executor:
+                futures = {executor.submit(grade_one, sub, run, workers): sub for sub in todo}
+                for future in as_completed(futures):
+                    sub = futures[future]
+                    try:
+                        result = future.result()
+                    except Exception as exc:  # a grader bug for one submission must not stop the batch
+                        result = _grader_bug(sub, run, exc)
+                    _add_quietly(gradebook, result)
+                    records.append(_record(result, sub.path))
+                    if on_progress:
+                        on_progress(records[-1], len(records), len(subs))
+        finally:
+            if own_pool:
+                workers.close()
     finally:
-        if own_pool:
-            workers.close()
+        if not options.keep_workdirs:
+            shutil.rmtree(root, ignore_errors=True)
     grades_csv = out_dir / "grades.csv"
     report.write_grades_csv(report.collect([out_dir], options.assignment), grades_csv)
     records.sort(key=lambda r: r.student)
-    return BatchResult(records, grades_csv, round(time.monotonic() - started, 2))
+    return BatchResult(records, grades_csv, round(time.monotonic() - started, 2), profile)
 
 
-def _run_all(todo, course, options, limits, master, workers, jobs, sink, records, total, on_progress) -> None:
-    with ThreadPoolExecutor(max_workers=jobs) as executor:
-        futures = {executor.submit(grade_one, sub, course, options, limits, master, workers): sub for sub in todo}
-        for future in as_completed(futures):
-            sub = futures[future]
-            try:
-                result = future.result()
-            except Exception as exc:  # a grader bug for one submission must not stop the batch
-                result = {"student": sub.student_id, "status": "grader_error", "score": 0.0, "max_score": 0.0,
-                          "pending_manual": 0.0, "timings": {}, "tests": [],
-                          "messages": [{"code": "report.worker_crashed", "params": {"code": repr(exc)}}]}
-            else:
-                try:
-                    sink.add(result)
-                except Exception:  # the gradebook is a convenience copy; results.json is the record
-                    pass
-            record = SubmissionRecord(sub.student_id, str(sub.path), result.get("status", "?"),
-                                      float(result.get("score", 0.0)), float(result.get("max_score", 0.0)),
-                                      float(result.get("pending_manual", 0.0)),
-                                      float(result.get("timings", {}).get("total", 0.0)))
-            records.append(record)
-            if on_progress:
-                on_progress(record, len(records), total)
+def _add_quietly(gradebook: GradebookExport, result: SubmissionResult) -> None:
+    try:
+        gradebook.add(result)
+    except Exception:  # the gradebook is an export; grading.json is the record
+        pass
+
+
+def _grader_bug(sub: Submission, run: _Run, exc: Exception) -> SubmissionResult:
+    """A bug in the batch itself: the student still gets a result and a row."""
+    job = Job(assignment=run.options.assignment, student=sub.student_id, submission=str(sub.path),
+              solutions_dir="", course_root="", workdir="", autograded_path="", profile=run.profile,
+              lang=run.options.lang, submission_sha256=sha256_of(sub.path), limits=asdict(run.limits))
+    result = failure_result(job, run.cells, None, error=f"{type(exc).__name__}: {exc}"[:200])
+    try:
+        report.write_submission_outputs(result, run.options.out_dir / sub.student_id, run.options.lang, None,
+                                        run.hidden_lines)
+    except Exception:
+        pass
+    return result
 
 
 def merge(out_dir: Path, shard_dirs: Iterable[Path]) -> Path:
@@ -295,10 +351,15 @@ def merge(out_dir: Path, shard_dirs: Iterable[Path]) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     for shard in shard_dirs:
         for student_dir in sorted(Path(shard).iterdir()):
-            if (student_dir / "results.json").exists():
+            if (student_dir / "grading.json").exists():
                 target = out_dir / student_dir.name
                 if target.resolve() != student_dir.resolve():
                     shutil.copytree(student_dir, target, dirs_exist_ok=True)
     grades_csv = out_dir / "grades.csv"
     report.write_grades_csv(report.collect([out_dir]), grades_csv)
     return grades_csv
+
+
+def read_grades_csv(path: Path) -> list[dict]:
+    with Path(path).open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))

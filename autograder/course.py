@@ -171,26 +171,61 @@ def cell_titles(nb) -> dict[str, str]:
     return titles
 
 
-def master_cells(course: Course) -> dict[str, dict]:
-    """grade_id → master cell facts, in notebook order: source, checksum, points,
-    kind (from the gradebook) and a ``title`` for feedback (from the source notebook)."""
-    import nbformat
-    from nbgrader.api import Gradebook
+@dataclass(frozen=True)
+class GradedCell:
+    """A cell that earns points, as the instructor's source notebook has it."""
 
-    cells: dict[str, dict] = {}
-    with Gradebook(course.db_url, COURSE_ID) as gb:
-        notebook = gb.find_notebook(course.notebook_id, course.assignment_id)
-        for cell in notebook.source_cells:
-            cells[cell.name] = {"source": cell.source, "checksum": cell.checksum, "locked": cell.locked,
-                                "cell_type": cell.cell_type}
-        for cell in notebook.grade_cells:
-            cells.setdefault(cell.name, {}).update(points=cell.max_score, grade=True, cell_type=cell.cell_type)
-        for cell in notebook.solution_cells:
-            cells.setdefault(cell.name, {}).update(solution=True)
-    source = nbformat.read(str(course.source_notebook), as_version=4)
-    order = [c.metadata.get("nbgrader", {}).get("grade_id") for c in source.cells]
-    position = {grade_id: i for i, grade_id in enumerate(order) if grade_id}
-    for grade_id, title in cell_titles(source).items():
-        if grade_id in cells:
-            cells[grade_id]["title"] = title
-    return dict(sorted(cells.items(), key=lambda item: position.get(item[0], len(order))))
+    grade_id: str
+    kind: str            # "test" (autograded code) or "manual" (written answer)
+    points: float
+    source: str          # the full source, hidden tests included (trusted: never from a submission)
+    title: str
+    hidden: bool         # has a hidden part
+
+
+def graded_cells(source_nb) -> list[GradedCell]:
+    """The graded cells of an nbgrader source notebook, in notebook order."""
+    titles = cell_titles(source_nb)
+    cells = []
+    for cell in source_nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if not meta.get("grade"):
+            continue
+        grade_id = meta["grade_id"]
+        manual = bool(meta.get("solution"))
+        cells.append(GradedCell(grade_id=grade_id, kind="manual" if manual else "test",
+                                points=float(meta.get("points", 0)), source=cell.source,
+                                title=titles.get(grade_id, grade_id), hidden="BEGIN HIDDEN TESTS" in cell.source))
+    return cells
+
+
+def locked_changes(nb, release_nb=None) -> list[tuple[str, str]]:
+    """``(code, grade_id)`` for each locked cell of ``nb`` that was edited or deleted.
+
+    Compared with the release the student received when given (the grader),
+    else with each cell's own nbgrader checksum (a student's self-check).
+    nbgrader restores locked cells either way; this only says so.
+    """
+    from nbgrader.utils import compute_checksum
+
+    changes, present = [], set()
+    reference = {}
+    if release_nb is not None:
+        for cell in release_nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("locked") and not meta.get("solution") and meta.get("grade_id"):
+                reference[meta["grade_id"]] = cell.source
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        grade_id = meta.get("grade_id")
+        if not grade_id:
+            continue
+        present.add(grade_id)
+        if release_nb is not None:
+            if grade_id in reference and cell.source.strip() != reference[grade_id].strip():
+                changes.append(("locked_edited", grade_id))
+        elif meta.get("locked") and not meta.get("solution") and meta.get("checksum") \
+                and compute_checksum(cell) != meta["checksum"]:
+            changes.append(("locked_edited", grade_id))
+    changes += [("locked_deleted", grade_id) for grade_id in reference if grade_id not in present]
+    return changes

@@ -12,12 +12,11 @@ from typing import Any
 
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
-from traitlets import Float, Integer, Unicode
+from traitlets import Dict, Float, Integer, Unicode
 
+from cnnkit import messages
 from nbgrader import utils as nbgrader_utils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-
-from . import messages
 
 messages.register({
     "sandbox.kernel_died": {
@@ -49,12 +48,28 @@ NOT_RUN_ENAME = "NotExecuted"
 
 
 class KernelWatch:
-    """Shared state between the memory watchdog (a thread) and the executor."""
+    """Shared state between the memory watchdog (a thread), the executor and the worker."""
 
     def __init__(self) -> None:
         self.kill_reason: str | None = None   # "memory" when the watchdog killed the kernel
         self.kill_params: dict[str, Any] = {}
         self.stop: tuple[str, dict] | None = None  # why execution stopped early, as a message
+        # Measured from outside the kernel, per cell grade id: "cpu:ID" and "wall:ID" seconds.
+        self.measurements: dict[str, float] = {}
+
+
+def kernel_cpu_seconds() -> float:
+    """CPU seconds used so far by this process's descendants (the kernel and what it started)."""
+    import psutil
+
+    total = 0.0
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system + times.children_user + times.children_system
+        except psutil.Error:
+            pass
+    return total
 
 
 class SandboxedExecute(Execute):
@@ -77,6 +92,11 @@ class SandboxedExecute(Execute):
     lang = Unicode("es", help="Language of the notices added to cells.").tag(config=True)
     transport = Unicode("tcp", help="ZeroMQ transport to the kernel: 'tcp' or 'ipc' (unix sockets, "
                                     "needed inside an empty network namespace).").tag(config=True)
+    kernel_spec_dir = Unicode("", help="Directory with the sandboxed kernel's kernelspec "
+                                       "(autograder.kernel); empty: the default python3 kernel.").tag(config=True)
+    run_dir = Unicode("", help="Where the connection file and unix sockets go (visible to the kernel).").tag(
+        config=True)
+    kernel_env = Dict({}, help="The kernel's whole environment (used when it is not sandboxed).").tag(config=True)
 
     watch: KernelWatch | None = None  # set by the worker before the run
 
@@ -95,12 +115,31 @@ class SandboxedExecute(Execute):
             return self.nb, self.resources
 
     def create_kernel_manager(self):
-        km = super().create_kernel_manager()
+        if self.kernel_spec_dir:
+            from jupyter_client.kernelspec import KernelSpecManager
+
+            from .kernel import KERNEL_NAME
+
+            self.kernel_name = KERNEL_NAME
+            km = super().create_kernel_manager()
+            km.kernel_spec_manager = KernelSpecManager(kernel_dirs=[self.kernel_spec_dir], ensure_native_kernel=False)
+            km.kernel_name = KERNEL_NAME
+        else:
+            km = super().create_kernel_manager()
         km.transport = self.transport
+        run_dir = Path(self.run_dir) if self.run_dir else Path.cwd()
         if self.transport == "ipc":
-            # ipc socket paths are files; keep them in the worker's own directory.
-            km.ip = str(Path.cwd() / "kernel-ipc")
+            # ipc socket paths are files: they live where the sandboxed kernel can create them.
+            km.ip = str(run_dir / "kernel")
+        if self.run_dir:
+            km.connection_file = str(run_dir / "connection.json")
         return km
+
+    async def async_start_new_kernel(self, **kwargs):
+        if self.kernel_env:
+            # The whole environment, not the worker's plus some: nothing of the grader's leaks in.
+            kwargs["env"] = dict(self.kernel_env)
+        return await super().async_start_new_kernel(**kwargs)
 
     def _remaining(self) -> float:
         if self._started is None:
@@ -120,6 +159,8 @@ class SandboxedExecute(Execute):
             cell.outputs = [self._error(NOT_RUN_ENAME, *self._stop)]
             return cell, resources
         self._current_timeout = self._cell_timeout(cell)
+        cell_id = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell-{index + 1}"
+        cpu_before, wall_before = kernel_cpu_seconds(), time.monotonic()
         try:
             cell, resources = super().preprocess_cell(cell, resources, index)
         except DeadKernelError:
@@ -134,6 +175,10 @@ class SandboxedExecute(Execute):
                 self._error("CellTimeoutError", "sandbox.cell_timeout", {"seconds": self._current_timeout})]
         else:
             self._mark_timeout(cell)
+        finally:
+            if self.watch is not None:
+                self.watch.measurements[f"cpu:{cell_id}"] = round(kernel_cpu_seconds() - cpu_before, 3)
+                self.watch.measurements[f"wall:{cell_id}"] = round(time.monotonic() - wall_before, 3)
         return cell, resources
 
     def _publish_stop(self) -> None:

@@ -1,34 +1,29 @@
-"""Run grading workers in a sandbox, from the batch process.
+"""The batch's grading workers: long-lived processes, each grading one submission at a time.
 
-A worker (:mod:`autograder.worker`) never runs student code; the Jupyter
-kernel it starts does. Each kernel gets its own session and process group
-(jupyter_client starts kernels with ``start_new_session``), its own
-temporary working directory, a per-cell and per-notebook time budget and a
-memory watchdog (both in the worker). Around the worker, this module adds:
+A worker (:mod:`autograder.worker`) never runs student code; the sandboxed
+kernel it starts does (:mod:`autograder.kernel`). Around each worker this
+module adds what does not depend on the worker behaving:
 
 * a wall-clock backstop (the notebook budget plus start-up and verification
   allowances) and a memory backstop over the worker's whole process tree;
-  when one trips, the worker and everything under it are killed and the
-  submission gets a failed result — the batch goes on with a fresh worker;
-* no core dumps and a cap on the size of files written;
-* an empty network namespace (``unshare --net``) when the OS allows it; the
-  kernel then talks to the worker over unix sockets. When it is not allowed
-  (no ``unshare``, no privileges) every result says so.
+  when one trips, or the worker dies, the worker and everything under it are
+  killed and replaced, and the batch asks a fresh worker to score the
+  artifacts of the tests that ran (a ``rescore`` job), so a student is never
+  lost;
+* no core dumps and a cap on the size of any file written;
+* results travel back over a pipe the kernel does not inherit: a file in the
+  job's directory could have been written by anyone.
 
-Workers are long-lived: a :class:`WorkerPool` keeps ``jobs`` of them, each
-grading one submission at a time, so nbgrader and Keras are imported once
-per worker rather than once per submission. Isolation is per kernel, which
-is where student code runs; a worker that misbehaves is replaced.
+Workers are long-lived: a :class:`WorkerPool` keeps ``size`` of them, so
+nbgrader and Keras are imported once per worker rather than per submission.
 """
 from __future__ import annotations
 
-import functools
 import json
 import os
 import queue
 import resource
 import select
-import shutil
 import subprocess
 import sys
 import time
@@ -38,44 +33,20 @@ from pathlib import Path
 from .worker import Job, tree_memory
 
 STARTUP_ALLOWANCE_S = 90.0      # interpreter, nbgrader and kernel start-up
-VERIFY_ALLOWANCE_S = 120.0      # reloading models and measuring accuracy
+VERIFY_ALLOWANCE_S = 180.0      # reloading models and measuring accuracy
 WORKER_MEMORY_MARGIN_MB = 3072  # the worker itself (Keras for verification)
 MAX_FILE_BYTES = 4 * 2**30
+MAX_RESULT_BYTES = 64 * 2**20
 
 
 @dataclass
-class SandboxOutcome:
-    returncode: int | None
+class WorkerOutcome:
+    """What happened to one job: the worker's result JSON, or why there is none."""
+
+    result: dict | None
     killed: str | None            # "timeout" | "memory" | "crashed" | None
+    returncode: int | None
     elapsed: float
-    network_isolated: bool
-    isolation_note: str
-    log_tail: str
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-
-@functools.lru_cache(maxsize=1)
-def network_isolation() -> tuple[tuple[str, ...], str]:
-    """The command prefix that puts a process in an empty network namespace,
-    and a note saying what was used or why nothing could be."""
-    if os.environ.get("CNNKIT_SANDBOX_NETWORK", "").lower() in ("0", "off", "allow"):
-        return (), "network isolation turned off (CNNKIT_SANDBOX_NETWORK)"
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        return (), "network isolation unavailable: no `unshare` command on this system"
-    last = "unshare refused"
-    for prefix in ((unshare, "--net"), (unshare, "--net", "--map-root-user")):
-        try:
-            probe = subprocess.run([*prefix, "true"], capture_output=True, timeout=10)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            last = str(exc)
-            continue
-        if probe.returncode == 0:
-            return prefix, "network isolated: " + " ".join(["unshare", *prefix[1:]])
-        last = probe.stderr.decode(errors="replace").strip() or last
-    return (), f"network isolation unavailable: {last}"
 
 
 def _limit_resources() -> None:  # runs in the child between fork and exec
@@ -94,8 +65,7 @@ def _tree(pid: int) -> list:
 
 
 def kill_tree(pid: int) -> None:
-    """Kill ``pid`` and all its descendants — kernels run in sessions of their
-    own, so killing the worker's process group would orphan them."""
+    """Kill ``pid`` and all its descendants (kernels run in sessions of their own)."""
     import psutil
 
     procs = _tree(pid)
@@ -107,11 +77,19 @@ def kill_tree(pid: int) -> None:
     psutil.wait_procs(procs, timeout=5)
 
 
+def allowed_cpus() -> int:
+    """CPUs this process may use: its affinity (Slurm, taskset, cgroup cpusets), else the machine's."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def worker_environment(threads: int) -> dict[str, str]:
     """A clean environment for a worker: no inherited secrets, fixed threads."""
     keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "VIRTUAL_ENV", "PYTHONPATH", "KERAS_HOME",
             "KERAS_BACKEND", "CNNKIT_DATA_DIR", "CNNKIT_CACHE_DIR", "CNNKIT_IMAGE_FOLDER", "CNNKIT_CUB_DIR",
-            "CNNKIT_SPECS_PATH", "CUDA_VISIBLE_DEVICES", "XLA_PYTHON_CLIENT_PREALLOCATE",
+            "CNNKIT_SANDBOX", "CUDA_VISIBLE_DEVICES", "XLA_PYTHON_CLIENT_PREALLOCATE",
             "XLA_PYTHON_CLIENT_MEM_FRACTION", "JAX_PLATFORMS")
     env = {k: os.environ[k] for k in keep if k in os.environ}
     # nbgrader shells out to tools installed beside the interpreter (e.g. alembic).
@@ -137,72 +115,89 @@ class WorkerProcess:
         self.python = python
         self.proc: subprocess.Popen | None = None
         self._control_read: int | None = None
+        self._buffer = b""
 
     def _start(self) -> None:
-        prefix, _ = network_isolation()
-        env = worker_environment(self.threads)
-        if prefix:
-            env["CNNKIT_KERNEL_TRANSPORT"] = "ipc"   # loopback is down in the new namespace
         read_fd, write_fd = os.pipe()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [*prefix, self.python, "-m", "autograder.worker", "--serve", "--control-fd", str(write_fd)],
-                stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, env=env, pass_fds=(write_fd,),
-                start_new_session=True, preexec_fn=_limit_resources, cwd=self.log_path.parent)
+                [self.python, "-m", "autograder.worker", "--serve", "--control-fd", str(write_fd)],
+                stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, env=worker_environment(self.threads),
+                pass_fds=(write_fd,), start_new_session=True, preexec_fn=_limit_resources,
+                cwd=self.log_path.parent)
         os.close(write_fd)
         self._control_read = read_fd
+        self._buffer = b""
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def run(self, job: Job) -> SandboxOutcome:
+    def _read_message(self, deadline: float, check) -> tuple[bytes | None, str | None]:
+        """The next length-prefixed message, or why none came (``timeout``/``memory``/``crashed``)."""
+        while True:
+            if b"\n" in self._buffer:
+                header, rest = self._buffer.split(b"\n", 1)
+                try:
+                    length = int(header)
+                except ValueError:
+                    return None, "crashed"
+                if length > MAX_RESULT_BYTES:
+                    return None, "crashed"
+                if len(rest) >= length:
+                    self._buffer = rest[length:]
+                    return rest[:length], None
+            ready, _, _ = select.select([self._control_read], [], [], 0.2)
+            if ready:
+                chunk = os.read(self._control_read, 1 << 20)
+                if not chunk:
+                    return None, "crashed"   # control pipe closed: the worker died
+                self._buffer += chunk
+                continue
+            if self.proc.poll() is not None:
+                return None, "crashed"
+            reason = check()
+            if reason:
+                return None, reason
+            if time.monotonic() > deadline:
+                return None, "timeout"
+
+    def run(self, job: Job) -> WorkerOutcome:
         """Grade ``job``; on a backstop trip or a crash the worker is replaced next time."""
         if not self.alive():
             self.close()
             self._start()
-        workdir = Path(job.workdir)
-        workdir.mkdir(parents=True, exist_ok=True)
-        job_file = workdir / "job.json"
-        job_file.write_text(json.dumps(asdict(job)))
         limits = job.limits
         wall_limit = float(limits.get("notebook_timeout", 900)) + STARTUP_ALLOWANCE_S + VERIFY_ALLOWANCE_S
         memory_limit = (int(limits.get("memory_mb", 6144)) + WORKER_MEMORY_MARGIN_MB) * 2**20
         started = time.monotonic()
-        killed = None
-        try:
-            self.proc.stdin.write(f"{job_file}\n".encode())
-            self.proc.stdin.flush()
-        except (BrokenPipeError, OSError):
-            killed = "crashed"
-        last_memory_check = 0.0
-        while killed is None:
-            ready, _, _ = select.select([self._control_read], [], [], 0.2)
-            if ready:
-                line = os.read(self._control_read, 4096)
-                if line:
-                    break          # the worker finished this job
-                killed = "crashed"  # control pipe closed: the worker died
-                break
-            if self.proc.poll() is not None:
-                killed = "crashed"
-                break
+        last = [0.0]
+
+        def memory_check() -> str | None:
             now = time.monotonic()
-            if now - started > wall_limit:
-                killed = "timeout"
-            elif now - last_memory_check > 0.5:
-                last_memory_check = now
-                if tree_memory(_tree(self.proc.pid), exact_above=memory_limit) > memory_limit:
-                    killed = "memory"
+            if now - last[0] < 0.5:
+                return None
+            last[0] = now
+            return "memory" if tree_memory(_tree(self.proc.pid), exact_above=memory_limit) > memory_limit else None
+
+        try:
+            self.proc.stdin.write((json.dumps(asdict(job)) + "\n").encode())
+            self.proc.stdin.flush()
+            payload, killed = self._read_message(started + wall_limit, memory_check)
+        except (BrokenPipeError, OSError):
+            payload, killed = None, "crashed"
+        result = None
+        if payload is not None:
+            try:
+                result = json.loads(payload)
+            except json.JSONDecodeError:
+                killed = "crashed"
         returncode = None
         if killed is not None:
             returncode = self.proc.poll()
             self.close()
-        log = workdir / "worker.log"
-        tail = log.read_bytes()[-4000:].decode(errors="replace") if log.exists() else ""
-        prefix, note = network_isolation()
-        return SandboxOutcome(returncode=returncode, killed=killed, elapsed=round(time.monotonic() - started, 2),
-                              network_isolated=bool(prefix), isolation_note=note, log_tail=tail)
+        return WorkerOutcome(result=result, killed=killed, returncode=returncode,
+                             elapsed=round(time.monotonic() - started, 2))
 
     def close(self) -> None:
         if self.proc is not None:
@@ -229,7 +224,7 @@ class WorkerPool:
         for worker in self._all:
             self._idle.put(worker)
 
-    def run(self, job: Job) -> SandboxOutcome:
+    def run(self, job: Job) -> WorkerOutcome:
         worker = self._idle.get()
         try:
             return worker.run(job)
@@ -245,13 +240,3 @@ class WorkerPool:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-
-def run_worker(job: Job, *, threads: int = 1) -> SandboxOutcome:
-    """Grade one job with a worker of its own (no pool)."""
-    worker = WorkerProcess(threads, Path(job.workdir) / "worker-process.log")
-    try:
-        return worker.run(job)
-    finally:
-        worker.close()
-

@@ -1,19 +1,22 @@
 """``cnnkit check NOTEBOOK``: what a student runs before submitting.
 
-Fast and local: static hints first (instant), edited locked cells, then — unless
-``run=False`` — the notebook is executed in a fresh kernel under the smoke
-profile and every visible test cell is reported as passed or failed, with the
-message the check gave. Nothing is sent anywhere and the student's file is
-not modified.
+Fast and local: static hints first (instant), edited locked cells, then --
+unless ``run=False`` -- the notebook is executed in a fresh kernel under the
+smoke profile and every test cell is reported: the visible checks pass or
+fail with the message the check gave; a test that also has hidden parts (the
+public manifest names them) says so: its hidden checks are graded at
+submission, never shown as passed here. Nothing is sent anywhere and the
+student's file is not modified.
 """
 from __future__ import annotations
 
 import os
 import time
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import messages
+from cnnkit import messages
 
 messages.register({
     "selfcheck.locked_edited": {
@@ -21,8 +24,16 @@ messages.register({
         "en": "the locked cell '{cell}' was modified: the grader will use the original",
     },
     "selfcheck.no_tests": {
-        "es": "este cuaderno no tiene pruebas visibles de nbgrader",
-        "en": "this notebook has no visible nbgrader tests",
+        "es": "este cuaderno no tiene pruebas de nbgrader",
+        "en": "this notebook has no nbgrader tests",
+    },
+    "selfcheck.hidden_part": {
+        "es": "tiene además pruebas ocultas: se corrigen al entregar",
+        "en": "it also has hidden tests: graded when you submit",
+    },
+    "selfcheck.graded_later": {
+        "es": "se corrige al entregar",
+        "en": "graded when you submit",
     },
 })
 
@@ -32,8 +43,9 @@ class TestResult:
     grade_id: str
     name: str
     points: float
-    passed: bool | None          # None: not run
+    passed: bool | None          # None: not run, or nothing visible to check here
     message: str = ""
+    hidden: bool = False         # also has hidden parts, graded at submission
 
 
 @dataclass
@@ -44,24 +56,26 @@ class SelfCheckReport:
     tests: list[TestResult] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
-    ran: bool = False                    # whether the notebook was executed
+    ran: bool = False
 
     @property
     def ok(self) -> bool:
-        return self.error is None and all(t.passed for t in self.tests) and \
+        return self.error is None and all(t.passed is not False for t in self.tests) and \
             not any(f.severity == "error" for f in self.findings)
 
 
-def _locked_edits(nb) -> list[str]:
-    from nbgrader.utils import compute_checksum
+def _hidden_tests(nb) -> set[str]:
+    """Tests the notebook's public manifest says have hidden parts."""
+    from cnnkit.assignment import load_manifest
 
-    edited = []
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("locked") and not meta.get("solution") and meta.get("checksum"):
-            if compute_checksum(cell) != meta["checksum"]:
-                edited.append(meta.get("grade_id", "?"))
-    return edited
+    setup = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    match = re.search(r"""use_assignment\(\s*["']([\w.-]+)["']""", setup)
+    if not match:
+        return set()
+    try:
+        return set(load_manifest(match.group(1)).hidden_tests)
+    except Exception:
+        return set()
 
 
 def self_check(notebook: Path, *, run: bool = True, lang: str | None = None, cell_timeout: int = 300,
@@ -69,7 +83,7 @@ def self_check(notebook: Path, *, run: bool = True, lang: str | None = None, cel
     import nbformat
 
     from . import static
-    from .course import cell_titles
+    from .course import cell_titles, locked_changes
     from .worker import _error_text
 
     lang = messages.current_lang(lang)
@@ -82,26 +96,38 @@ def self_check(notebook: Path, *, run: bool = True, lang: str | None = None, cel
         report.error = messages.render("worker.invalid_notebook", lang, error=f"{type(exc).__name__}: {exc}")
         return report
     report.findings = static.analyze_notebook(nb)
-    report.locked_edits = _locked_edits(nb)
-    test_cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code"]
-    titles = cell_titles(nb)
+    report.locked_edits = [grade_id for code, grade_id in locked_changes(nb) if code == "locked_edited"]
     if not run:
         report.seconds = round(time.monotonic() - started, 2)
         return report
     from .preprocessors import SandboxedExecute
 
+    folder = str(Path(notebook).resolve().parent)
+    saved = os.getcwd()
     os.environ.setdefault("CNNKIT_PROFILE", profile)
     os.environ.setdefault("CNNKIT_LANG", lang)
-    executor = SandboxedExecute(timeout=cell_timeout, notebook_timeout=notebook_timeout, lang=lang)
-    executor.preprocess(nb, {"metadata": {"path": str(Path(notebook).resolve().parent)}})
+    try:
+        os.chdir(folder)          # the public manifest is next to the notebook
+        hidden = _hidden_tests(nb)
+        executor = SandboxedExecute(timeout=cell_timeout, notebook_timeout=notebook_timeout, lang=lang)
+        executor.preprocess(nb, {"metadata": {"path": folder}})
+    finally:
+        os.chdir(saved)
     report.ran = True
-    for cell in test_cells:
-        meta = cell.metadata["nbgrader"]
+    titles = cell_titles(nb)
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if not meta.get("grade") or cell.cell_type != "code":
+            continue
         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+        visible = [line for line in cell.source.splitlines() if "verify(" in line]
         ran = bool(cell.get("execution_count")) or bool(cell.get("outputs"))
+        passed = (not errors) if (ran or errors) else None
+        if passed and not visible:
+            passed = None         # nothing visible checked here: the grader decides
         report.tests.append(TestResult(
             grade_id=meta["grade_id"], name=titles.get(meta["grade_id"], meta["grade_id"]),
-            points=float(meta.get("points", 0)), passed=(not errors) if ran or errors else None,
+            points=float(meta.get("points", 0)), passed=passed, hidden=meta["grade_id"] in hidden,
             message="\n".join(_error_text(e) for e in errors)))
     report.seconds = round(time.monotonic() - started, 2)
     return report
@@ -117,12 +143,16 @@ def render_text(report: SelfCheckReport, lang: str | None = None) -> str:
     for finding in report.findings:
         where = f"[{finding.severity}] " + (f"#{finding.cell_index + 1}:{finding.line} " if finding.cell_index is not None else "")
         lines.append(f"  {where}{finding.message(lang)}")
-    if report.tests:
-        for test in report.tests:
-            mark = "✓" if test.passed else ("·" if test.passed is None else "✗")
-            lines.append(f"  {mark} {test.name} ({test.points:g})")
-            if test.message:
-                lines.extend("      " + line for line in test.message.splitlines())
-    elif report.ran and not report.findings:
+    for test in report.tests:
+        mark = "✓" if test.passed else ("·" if test.passed is None else "✗")
+        extra = ""
+        if test.passed is None and not test.message:
+            extra = " — " + messages.render("selfcheck.graded_later", lang)
+        elif test.hidden:
+            extra = " — " + messages.render("selfcheck.hidden_part", lang)
+        lines.append(f"  {mark} {test.name} ({test.points:g}){extra}")
+        if test.message:
+            lines.extend("      " + line for line in test.message.splitlines())
+    if report.ran and not report.tests:
         lines.append("  " + messages.render("selfcheck.no_tests", lang))
     return "\n".join(lines)

@@ -2,7 +2,7 @@
 
 :func:`analyze_notebook` looks at the student's own cells (nbgrader
 ``solution`` cells) and returns :class:`Finding` objects that render in
-Spanish or English through :mod:`autograder.messages`. Rules:
+Spanish or English through :mod:`cnnkit.messages`. Rules:
 
 =========================================  ========  =====================================================
 code                                       severity  what it catches
@@ -45,9 +45,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from . import messages
+from cnnkit import messages
+from cnnkit.compat import KERAS2_IDIOMS, KERAS2_LAYER_SUBMODULES as KERAS2_LAYER_MODULES
 
-__all__ = ["Finding", "SEVERITIES", "analyze_source", "analyze_notebook"]
+__all__ = ["Finding", "SEVERITIES", "analyze_source", "analyze_notebook", "covered_by_static"]
 
 SEVERITIES = ("error", "warning", "hint")
 
@@ -223,8 +224,6 @@ _OPTIMIZERS_LOWER = {name.lower() for name in OPTIMIZERS}
 # Keras 2 / Keras 3 default learning rates, to fill the decay suggestion.
 _DEFAULT_LR = {"SGD": "0.01"}
 
-KERAS2_LAYER_MODULES = ("core", "convolutional", "pooling", "normalization", "advanced_activations",
-                        "merge", "recurrent", "embeddings", "noise", "local", "wrappers")
 _KERAS2_LAYER_MODULE = re.compile(r"(?:^|\.)keras\.layers\.(" + "|".join(KERAS2_LAYER_MODULES) + r")(?:\.|$)")
 
 # Layer classes recognised even when imported with `from ... import *` or
@@ -953,3 +952,8 @@ def analyze_notebook(nb: Any, *, num_classes: int | Iterable[int] | None = None,
         code_cells.append(_Cell(index=index, cell_id=nbgrader.get("grade_id") or cell.get("id"),
                                 source=source, selected=report_all or bool(nbgrader.get("solution"))))
     return _Analysis(num_classes).run(code_cells)
+
+
+def covered_by_static(kind: str, static_codes: set) -> bool:
+    """Whether a Keras-2 idiom the shims saw run is already explained by a static finding."""
+    return KERAS2_IDIOMS.get(kind, (None, None))[1] in static_codes

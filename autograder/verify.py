@@ -1,23 +1,33 @@
-"""Re-check, outside the student's kernel, what the kernel exported.
+"""Every point, decided outside the student's kernel.
 
-A test cell's source is trusted once nbgrader has restored it from the
-gradebook; the kernel that ran it is not (a submission can monkeypatch
-``checks`` or the IPython shell). So after the kernel has exited, every
-``checks.verify("<key>", ...)`` named in a graded test cell is judged again
-here, on the exported artifact, with the spec from ``specs/ID.toml`` and —
-for accuracy — the grader's own test data.
+After the kernel and everything it started are gone, the worker reads what
+the kernel exported (artifacts, untrusted: exact types, size caps, no pickle,
+safe-mode models) and judges every ``checks.verify("<key>", ...)`` named in
+each graded test cell — the cell's source as the *instructor's* notebook has
+it, never as the submission or the kernel saw it — with the instructor
+manifest's spec of that key and the grader's own data: the public data the
+student received, the private holdout, the executor's measurements of each
+cell. A test scores its points when every key it names passes here, and only
+then; whatever the kernel printed, raised or patched decides nothing.
 """
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from pathlib import Path
+from typing import Any, Callable, Mapping
 
-from . import artifacts, messages
-from .artifacts import ArtifactError
-from .checks import KINDS, CheckOutcome, Context, run_check
-from .messages import Message
-from .specs import AssignmentSpec
+import numpy as np
+
+from cnnkit import messages
+from cnnkit.checks import artifacts
+from cnnkit.checks.artifacts import ArtifactError
+from cnnkit.checks.context import Context, Unavailable
+from cnnkit.checks.spec import get_kind
+from cnnkit.messages import Message
+
+from .results import CheckResult
 
 messages.register({
     "verify.unknown_key": {
@@ -28,9 +38,32 @@ messages.register({
         "es": "el corrector no pudo comprobar «{key}» ({error})",
         "en": "the grader could not check '{key}' ({error})",
     },
+    "verify.no_keys": {
+        "es": "error del corrector: esta prueba no comprueba nada fuera del kernel",
+        "en": "grader error: this test checks nothing outside the kernel",
+    },
+    "verify.unavailable": {
+        "es": "«{key}»: el corrector no tiene {what}",
+        "en": "'{key}': the grader has no {what}",
+    },
 })
 
+HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 _VERIFY_FALLBACK = re.compile(r"""\bverify\(\s*["']([\w.-]+)["']""")
+
+
+def split_hidden(source: str) -> tuple[str, str]:
+    """``(visible, hidden)`` parts of a test cell's source."""
+    visible, hidden, hiding = [], [], False
+    for line in source.splitlines():
+        if HIDDEN_BEGIN in line:
+            hiding = True
+            continue
+        if HIDDEN_END in line:
+            hiding = False
+            continue
+        (hidden if hiding else visible).append(line)
+    return "\n".join(visible), "\n".join(hidden)
 
 
 def keys_in_source(source: str) -> list[str]:
@@ -51,23 +84,135 @@ def keys_in_source(source: str) -> list[str]:
     return list(dict.fromkeys(key for *_, key in sorted(keys)))
 
 
-def verify_key(key: str, assignment: AssignmentSpec, directory: Path, profile: str) -> CheckOutcome:
-    """Judge artifact ``key`` from ``directory``; never raises for student faults."""
-    if key not in assignment.specs:
-        return CheckOutcome(key, failures=[Message("verify.unknown_key", {"key": key})])
-    spec = assignment.specs[key]
-    kind = KINDS[spec.kind]
+class GraderData:
+    """The grader's data: the public datasets as students receive them, and the private holdouts.
+
+    Loaded once per worker process and shared by the jobs it grades. Dataset
+    names ``probe:NAME`` come from the assignment's ``probes.py``:
+    ``NAME(profile)`` returns a :class:`~cnnkit.data.Dataset` and
+    ``NAME_holdout(profile)`` the private ``(x, y)``.
+    """
+
+    def __init__(self, private_dir: Path | None, probes: Mapping[str, Callable] | None = None) -> None:
+        self.private_dir = Path(private_dir) if private_dir else None
+        self.probes = dict(probes or {})
+
+    def dataset(self, name: str, profile: str):
+        if name.startswith("probe:"):
+            return self._probe(name[6:])(profile)
+        return _course_dataset(name, profile)
+
+    def holdout(self, name: str, profile: str):
+        if name.startswith("probe:"):
+            return self._probe(name[6:] + "_holdout")(profile)
+        return _course_holdout(name, profile, str(self.private_dir) if self.private_dir else None)
+
+    def _probe(self, name: str) -> Callable:
+        if name not in self.probes:
+            raise Unavailable(f"probe {name!r}")
+        return self.probes[name]
+
+
+@functools.lru_cache(maxsize=16)
+def _course_dataset(name: str, profile: str):
+    from cnnkit.data import course_dataset
+
+    return course_dataset(name, profile)
+
+
+@functools.lru_cache(maxsize=16)
+def _course_holdout(name: str, profile: str, private_dir: str | None):
+    from cnnkit.data import course_holdout
+
+    x, y = course_holdout(name, profile, Path(private_dir) if private_dir else None)
+    x.flags.writeable = False
+    return x, y
+
+
+class GraderContext(Context):
+    """The grader's side: artifacts of this submission, public and private data, measurements, probes."""
+
+    side = "grader"
+
+    def __init__(self, profile: str, manifest, *, artifacts_dir: Path, data: GraderData,
+                 measurements: Mapping[str, float] | None = None, scratch: Path | None = None) -> None:
+        super().__init__(profile, manifest)
+        self.artifacts_dir = Path(artifacts_dir)
+        self.data = data
+        self.measurements = dict(measurements or {})
+        self.scratch = Path(scratch) if scratch else None
+        self._loaded: dict[str, Any] = {}
+
+    def related(self, key: str) -> Any:
+        if key not in self._loaded:
+            spec = self.manifest.checks.get(key)
+            if spec is None:
+                raise ArtifactError("verify.unknown_key", key=key)
+            try:
+                self._loaded[key] = artifacts.load(key, get_kind(spec.kind).fmt, self.artifacts_dir)
+            except ArtifactError as exc:
+                self._loaded[key] = exc
+        value = self._loaded[key]
+        if isinstance(value, ArtifactError):
+            raise value
+        return value
+
+    def related_value(self, key: str, name: str) -> Any:
+        path = artifacts.path_for(self.artifacts_dir, f"{key}.{name}", ".json")
+        if not path.exists():
+            return None
+        try:
+            return artifacts.load(f"{key}.{name}", "json", self.artifacts_dir)
+        except ArtifactError:
+            return None
+
+    def compile_info(self, key: str) -> dict:
+        return artifacts.compile_info(key, self.artifacts_dir)
+
+    def dataset(self, name: str):
+        return self.data.dataset(name, self.profile)
+
+    def holdout(self, name: str):
+        return self.data.holdout(name, self.profile)
+
+    def measurement(self, name: str) -> float | None:
+        return self.measurements.get(name)
+
+    def probe(self, name: str):
+        return self.data.probes.get(name)
+
+    def student_file(self, name: str) -> Path | None:
+        if self.scratch is None or not isinstance(name, str) or "/" in name.strip("./") or name.startswith(".."):
+            return None
+        path = self.scratch / Path(name).name
+        return path if path.is_file() and not path.is_symlink() else None
+
+
+def verify_key(key: str, ctx: GraderContext) -> CheckResult:
+    """Judge artifact ``key``; never raises for anything the submission did."""
+    spec = ctx.manifest.checks.get(key)
+    if spec is None:
+        return CheckResult(key, False, failures=[Message("verify.unknown_key", {"key": key})])
     try:
-        artifact = artifacts.load(key, kind.fmt, directory)
-        extras_path = artifacts.path_for(directory, f"{key}.extras", "json")
-        extras = artifacts.load(f"{key}.extras", "json", directory) if extras_path.exists() else {}
+        payload = ctx.related(key)
+        outcome = get_kind(spec.kind).check(payload, spec, ctx)
     except ArtifactError as exc:
-        return CheckOutcome(key, failures=[Message(exc.code, exc.params)])
-    model_file = artifacts.path_for(directory, key, "model") if kind.fmt == "model" else None
-    ctx = Context(profile=profile, assignment=assignment, extras=extras if isinstance(extras, dict) else {},
-                  model_file=model_file)
-    try:
-        return run_check(spec, artifact, ctx)
+        return CheckResult(key, False, failures=[Message(exc.code, exc.params)])
+    except Unavailable as exc:
+        return CheckResult(key, False, failures=[Message("verify.unavailable", {"key": key, "what": str(exc)})])
     except Exception as exc:  # a malformed artifact must not stop the batch
-        return CheckOutcome(key, failures=[Message("verify.crashed", {"key": key,
-                                                                      "error": f"{type(exc).__name__}: {exc}"})])
+        return CheckResult(key, False, failures=[Message("verify.crashed", {
+            "key": key, "error": f"{type(exc).__name__}: {str(exc)[:300]}"})])
+    details = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in outcome.details.items()}
+    return CheckResult(key, outcome.passed, failures=list(outcome.failures), notes=list(outcome.notes),
+                       details=artifacts.to_plain(_plain(details)))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (np.generic,)):
+        return value.item()
+    return value if value is None or isinstance(value, (bool, int, float, str)) else str(value)

@@ -1,22 +1,22 @@
-"""Grade one submission, in a process of its own: ``python -m autograder.worker JOB.json``.
+"""Grade one submission at a time, in a long-lived process: ``python -m autograder.worker --serve``.
 
-The worker never runs student code itself. It
+The worker never runs student code itself. For each job it
 
 1. reads and validates the notebook (a corrupted file is a result, not a crash);
 2. collects static hints (:mod:`autograder.static`) and notes edited or deleted locked cells;
 3. runs nbgrader's ``Autograde`` converter on a private copy of the course —
-   nbgrader restores locked cells from its gradebook, executes the notebook in
-   a Jupyter kernel (our :class:`~autograder.preprocessors.SandboxedExecute`),
-   and saves scores — while a watchdog thread keeps the kernel under its
-   memory limit;
-4. re-checks every ``verify`` key of every test cell on the exported artifacts
-   (:mod:`autograder.verify`), after the kernel has exited;
-5. writes one JSON result atomically. :mod:`autograder.report` turns it into
-   ``results.json`` and ``feedback.html``.
+   nbgrader restores locked cells from its gradebook and executes the notebook
+   in a Jupyter kernel sandboxed by bubblewrap (:mod:`autograder.kernel`,
+   :class:`~autograder.preprocessors.SandboxedExecute`), while a watchdog keeps
+   the kernel's process tree under its memory limit;
+4. once the kernel is gone, scores every graded cell from the exported
+   artifacts alone (:mod:`autograder.verify`);
+5. sends the :class:`~autograder.results.SubmissionResult` to the batch over
+   its control pipe — never through a file the kernel could reach.
 
-The parent (:mod:`autograder.sandbox`) gives it a process group, a temporary
-directory, wall-clock and memory backstops, and an empty network namespace
-where the OS allows.
+The kernel sees only ``WORKDIR/kernel`` (its scratch space) and the public
+manifest in ``WORKDIR/public``; the job, the course copy and the logs in
+``WORKDIR`` are the worker's.
 """
 from __future__ import annotations
 
@@ -31,7 +31,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import messages
+from cnnkit import messages
+from cnnkit.messages import Message
+
+from .results import CheckResult, SandboxInfo, SubmissionResult, TestOutcome
 
 messages.register({
     "worker.invalid_notebook": {
@@ -54,26 +57,25 @@ messages.register({
         "es": "el corrector no pudo procesar el cuaderno: {error}",
         "en": "the grader could not process the notebook: {error}",
     },
-    "worker.verify_failed": {
-        "es": "la comprobación independiente del corrector no confirmó el resultado del cuaderno",
-        "en": "the grader's independent check did not confirm the notebook's result",
+    "worker.not_run": {
+        "es": "no se ejecutó: {reason}",
+        "en": "not run: {reason}",
     },
-    "test.passed": {"es": "superado", "en": "passed"},
+    "test.passed": {"es": "superada", "en": "passed"},
     "test.pending": {"es": "pendiente de corrección manual", "en": "awaiting manual grading"},
 })
 
-HIDDEN_MARK = "BEGIN HIDDEN TESTS"
 STARTUP_FILE = """\
-# Installed by cnnkit's grader in the kernel's IPython profile.
+# Installed by cnnkit's grader in the kernel's IPython profile (the kernel may change it: it decides nothing).
 def _cnnkit_grader_startup():
-    import json, os
-    from cnnkit._runtime import import_keras
+    import os
+    from cnnkit.runtime import import_keras
     import_keras()  # warnings to stdout, and no TensorFlow start-up noise on stderr
     try:
         from cnnkit import compat
         compat.install()
     except Exception as exc:  # the notebook can still run without the shims
-        print(f"[cnnkit] Keras 2 compatibility unavailable: {exc}")
+        print(f"[cnnkit] Keras 2: {exc}")
         return
     report = os.environ.get("CNNKIT_KERAS2_REPORT")
     if report:
@@ -92,22 +94,19 @@ del _cnnkit_grader_startup
 class Job:
     assignment: str
     student: str
-    submission: str
-    course_root: str
-    workdir: str
-    result_path: str
-    autograded_path: str
+    submission: str               # the notebook file (read by the worker, never mounted for the kernel)
+    solutions_dir: str            # the instructor side
+    course_root: str              # the batch's master nbgrader course (cloned, never written)
+    workdir: str                  # this job's private directory
+    autograded_path: str          # where the graded notebook goes
     profile: str = "smoke"
     lang: str = "es"
+    submission_sha256: str = ""
     limits: dict = field(default_factory=dict)
     kernel_env: dict = field(default_factory=dict)
-
-
-def _atomic_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1, default=str))
-    os.replace(tmp, path)
+    views_dir: str | None = None  # full profile: the public part of each dataset
+    mode: str = "grade"           # "rescore": score the artifacts a killed worker left (no kernel)
+    failure: str | None = None    # with mode="rescore": why the grading worker stopped
 
 
 def tree_memory(procs, *, exact_above: int | None = None) -> int:
@@ -179,55 +178,93 @@ class MemoryWatchdog(threading.Thread):
         self._stop_event.set()
 
 
-def _test_name(facts: dict, grade_id: str) -> str:
-    title = facts.get("title")
-    return f"{title} [{grade_id}]" if title else grade_id
+def kill_descendants() -> None:
+    """Kill every process below this one (a sandbox torn down already has none left)."""
+    import psutil
+
+    procs = psutil.Process().children(recursive=True)
+    for proc in procs:
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(procs, timeout=5)
+
+
+def _become_subreaper() -> None:
+    """Orphans of the kernel become this worker's children, so none outlives the job (Linux).
+
+    Inside the sandbox the PID namespace already guarantees it; this covers a
+    grader without bubblewrap, where a daemon started with ``setsid`` would
+    otherwise be re-parented to init and escape.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)   # PR_SET_CHILD_SUBREAPER
+    except Exception:
+        pass
+
+
+def _error_text(error: dict) -> str:
+    ename, evalue = error.get("ename", "Error"), str(error.get("evalue", ""))[:500]
+    if ename == "AssertionError" and evalue:
+        return evalue
+    return f"{ename}: {evalue}" if evalue else ename
 
 
 def _cell_errors(cell) -> list[dict]:
     return [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
 
 
-def _error_text(error: dict) -> str:
-    ename, evalue = error.get("ename", "Error"), error.get("evalue", "")
-    if ename == "AssertionError" and evalue:
-        return evalue
-    return f"{ename}: {evalue}" if evalue else ename
+def _prepare_kernel(job: Job, assignment, workdir: Path):
+    """The kernel's scratch space, public manifest and sandbox; returns ``(sandbox, artifacts dir)``."""
+    from .kernel import KernelSandbox
+    from .release import public_manifest_text
 
-
-def _configure_kernel_environment(job: Job, workdir: Path) -> Path:
-    """Environment the kernel inherits; returns the artifacts directory."""
-    artifacts_dir = workdir / "artifacts"
+    scratch = workdir / "kernel"
+    artifacts_dir = scratch / "artifacts"
     artifacts_dir.mkdir(parents=True, exist_ok=True)
-    ipython_dir = workdir / "ipython"
-    startup = ipython_dir / "profile_default" / "startup"
+    startup = scratch / ".ipython" / "profile_default" / "startup"
     startup.mkdir(parents=True, exist_ok=True)
     (startup / "00-cnnkit-grader.py").write_text(STARTUP_FILE)
+    public = workdir / "public"
+    (public / job.assignment).mkdir(parents=True, exist_ok=True)
+    (public / job.assignment / "assignment.toml").write_text(public_manifest_text(assignment))
+    # Which kind (hence which export format) each key has, hidden keys included: names, never values.
+    export_kinds = public / "export_kinds.json"
+    export_kinds.write_text(json.dumps({key: spec.kind for key, spec in assignment.manifest.checks.items()}))
     env = {
-        "CNNKIT_ARTIFACTS_DIR": str(artifacts_dir),
-        "CNNKIT_ASSIGNMENT": job.assignment,
-        "CNNKIT_PROFILE": job.profile,
-        "CNNKIT_LANG": job.lang,
-        "CNNKIT_OFFLINE": "1",
-        "CNNKIT_KERAS2_REPORT": str(artifacts_dir / "_keras2.json"),
-        "IPYTHONDIR": str(ipython_dir),
-        "MPLBACKEND": "Agg",
-        "TF_CPP_MIN_LOG_LEVEL": "3",
-        "TF_ENABLE_ONEDNN_OPTS": "0",
-        "PYTHONHASHSEED": "0",
+        "CNNKIT_ARTIFACTS_DIR": str(artifacts_dir), "CNNKIT_ASSIGNMENT": job.assignment,
+        "CNNKIT_PROFILE": job.profile, "CNNKIT_LANG": job.lang, "CNNKIT_OFFLINE": "1",
+        "CNNKIT_KERAS2_REPORT": str(artifacts_dir / "_keras2.json"), "CNNKIT_EXPORT_KINDS": str(export_kinds),
+        "CNNKIT_ASSIGNMENT_PATH": str(public),
+        "TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0", "PYTHONHASHSEED": "0",
         "PYTHONWARNINGS": "ignore::DeprecationWarning",
     }
+    for key in ("KERAS_BACKEND", "OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
+                "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "XLA_FLAGS", "JAX_PLATFORMS", "CUDA_VISIBLE_DEVICES",
+                "XLA_PYTHON_CLIENT_PREALLOCATE", "XLA_PYTHON_CLIENT_MEM_FRACTION"):
+        if os.environ.get(key):
+            env[key] = os.environ[key]
+    readonly = [public]
+    if job.views_dir:
+        env["CNNKIT_COURSE_DATA_DIR"] = job.views_dir
+        readonly.append(Path(job.views_dir))
     env.update({k: str(v) for k, v in job.kernel_env.items()})
-    os.environ.update(env)
-    return artifacts_dir
+    sandbox = KernelSandbox(scratch=scratch, readonly=readonly, env=env)
+    return sandbox, artifacts_dir
 
 
-def _nbgrader_config(job: Job, course_root: Path):
+def _nbgrader_config(job: Job, course_root: Path, sandbox, spec_dir: Path):
     from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput,
                                         SaveAutoGrades)
 
     from .course import nbgrader_config
+    from .kernel import isolation
     from .preprocessors import RelabelStderr, SandboxedExecute
 
     config = nbgrader_config(course_root)
@@ -242,97 +279,80 @@ def _nbgrader_config(job: Job, course_root: Path):
     config.SandboxedExecute.output_bytes = int(limits.get("output_bytes", 1_000_000))
     config.SandboxedExecute.lang = job.lang
     config.SandboxedExecute.startup_timeout = 120
-    # After the last cell the kernel has nothing left to do (artifacts and the Keras-2 record are
-    # written by the cells themselves), and a graceful shutdown of a TensorFlow kernel costs
-    # ~2.5 s per notebook (benchmarks/RESULTS.md); the worker kills the process tree anyway.
+    # The kernel is killed after the last cell: a graceful shutdown of a TensorFlow kernel costs
+    # ~2.5 s per notebook (benchmarks/RESULTS.md), and the sandbox is torn down anyway.
     config.SandboxedExecute.shutdown_kernel = "immediate"
-    # A kernel still busy after an interrupt is handled per cell, not by failing the notebook.
     config.SandboxedExecute.raise_on_iopub_timeout = False
-    # Jupyter kernels talk over ZeroMQ; unix sockets work inside an empty network namespace.
-    config.SandboxedExecute.transport = os.environ.get("CNNKIT_KERNEL_TRANSPORT", "tcp")
+    config.SandboxedExecute.kernel_spec_dir = str(spec_dir.parent)   # the folder of kernelspec folders
+    config.SandboxedExecute.run_dir = str(sandbox.run_dir)
+    # Unix sockets: the sandbox has no network, and a socket file is only reachable through its bind.
+    config.SandboxedExecute.transport = "ipc"
+    if not isolation().sandboxed:
+        config.SandboxedExecute.kernel_env = sandbox.kernel_env()
     return config
 
 
-def _tamper_notes(nb, master: dict[str, dict]) -> list[dict]:
-    from nbgrader.utils import compute_checksum
-
-    notes, present = [], set()
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        grade_id = meta.get("grade_id")
-        if not grade_id:
-            continue
-        present.add(grade_id)
-        facts = master.get(grade_id)
-        if facts and facts.get("locked") and not facts.get("solution"):
-            submitted_checksum = meta.get("checksum")
-            current = compute_checksum(cell)
-            if submitted_checksum is not None and current != submitted_checksum:
-                notes.append({"code": "worker.locked_edited", "params": {"cell": grade_id}})
-    for grade_id, facts in master.items():
-        if facts.get("locked") and grade_id not in present:
-            notes.append({"code": "worker.locked_deleted", "params": {"cell": grade_id}})
-    return notes
-
-
-def _static_findings(nb, num_classes: int | None) -> list[dict]:
+def _static_findings(nb, num_classes) -> list[dict]:
     try:
         from . import static
-    except ImportError:
-        return []
-    try:
-        findings = static.analyze_notebook(nb, num_classes=num_classes)
+
+        return [f.to_json() for f in static.analyze_notebook(nb, num_classes=num_classes)]
     except Exception as exc:  # hints are advice; never fail grading for them
         return [{"code": "worker.nbgrader_failed", "severity": "hint", "params": {"error": f"static: {exc}"}}]
-    return [f.to_json() for f in findings]
 
 
-def grade(job: Job) -> dict:
-    """Grade ``job.submission``; always returns a result dict (never raises for student faults)."""
+def _new_result(job: Job) -> SubmissionResult:
+    from .kernel import isolation
+
+    iso = isolation()
+    return SubmissionResult(student=job.student, assignment=job.assignment, profile=job.profile, lang=job.lang,
+                            submission=job.submission, submission_sha256=job.submission_sha256,
+                            sandbox=SandboxInfo(sandboxed=iso.sandboxed, code=iso.code, params=dict(iso.params)))
+
+
+def grade(job: Job) -> SubmissionResult:
+    """Grade ``job.submission``; always returns a result (never raises for anything the student did)."""
     import nbformat
 
-    from .course import COURSE_ID, Course, master_cells
+    from .course import COURSE_ID, Course, graded_cells, locked_changes
+    from .manifest import load_assignment
     from .preprocessors import KernelWatch, SandboxedExecute
-    from .specs import load_assignment
 
     started = time.monotonic()
     workdir = Path(job.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    assignment = load_assignment(job.assignment)
-    master_course = Course(Path(job.course_root), job.assignment)
-    master = master_cells(master_course)
-    result: dict[str, Any] = {
-        "student": job.student, "assignment": job.assignment, "profile": job.profile, "lang": job.lang,
-        "submission": job.submission, "status": "ok", "messages": [], "tests": [], "findings": [],
-        "keras2": [], "timings": {},
-    }
+    assignment = load_assignment(job.assignment, Path(job.solutions_dir))
+    source_nb = nbformat.read(str(assignment.source_notebook), as_version=4)
+    cells = graded_cells(source_nb)
+    result = _new_result(job)
 
     # 1. the file itself
     try:
-        raw = Path(job.submission).read_text(encoding="utf-8")
-        nb = nbformat.reads(raw, as_version=4)
+        nb = nbformat.reads(Path(job.submission).read_text(encoding="utf-8"), as_version=4)
         nbformat.validate(nb)
     except Exception as exc:
-        result["status"] = "invalid_notebook"
-        result["messages"].append({"code": "worker.invalid_notebook",
-                                   "params": {"error": f"{type(exc).__name__}: {str(exc)[:200]}"}})
-        return _finish(result, started, master)
+        result.status = "invalid_notebook"
+        result.messages.append(Message("worker.invalid_notebook", {"error": f"{type(exc).__name__}: {str(exc)[:200]}"}))
+        return finish(result, cells, started)
 
     # 2. static hints and locked cells
-    grade_ids = {cell.metadata.get("nbgrader", {}).get("grade_id") for cell in nb.cells}
-    if not grade_ids & {gid for gid, facts in master.items() if facts.get("grade")}:
-        result["status"] = "invalid_notebook"
-        result["messages"].append({"code": "worker.not_assignment", "params": {"assignment": job.assignment}})
-        return _finish(result, started, master)
-    result["findings"] = _static_findings(nb, assignment.num_classes)
-    result["messages"].extend(_tamper_notes(nb, master))
+    submitted_ids = {cell.metadata.get("nbgrader", {}).get("grade_id") for cell in nb.cells}
+    if not submitted_ids & {c.grade_id for c in cells}:
+        result.status = "invalid_notebook"
+        result.messages.append(Message("worker.not_assignment", {"assignment": job.assignment}))
+        return finish(result, cells, started)
+    result.findings = _static_findings(nb, assignment.manifest.classes(job.profile))
+    master = Course(Path(job.course_root), job.assignment)
+    release_nb = nbformat.read(str(master.release_notebook), as_version=4)
+    result.messages += [Message(f"worker.{code}", {"cell": grade_id}) for code, grade_id in locked_changes(nb, release_nb)]
 
-    # 3. nbgrader autograde on a private course copy, kernel under watch
-    course = master_course.clone(workdir / "course")
+    # 3. nbgrader autograde on a private course copy, the kernel sandboxed and under watch
+    course = master.clone(workdir / "course")
     submitted = course.submitted_notebook(job.student)
     submitted.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(submitted))
-    artifacts_dir = _configure_kernel_environment(job, workdir)
+    sandbox, artifacts_dir = _prepare_kernel(job, assignment, workdir)
+    spec_dir = sandbox.write_kernelspec(workdir / "kernelspecs")
     watch = KernelWatch()
     SandboxedExecute.watch = watch
     watchdog = MemoryWatchdog(int(job.limits.get("memory_mb", 6144)), watch)
@@ -345,143 +365,185 @@ def grade(job: Job) -> dict:
         from nbgrader.apps import NbGraderAPI
         from nbgrader.coursedir import CourseDirectory
 
-        config = _nbgrader_config(job, course.root)
+        config = _nbgrader_config(job, course.root, sandbox, spec_dir)
         api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
         outcome = api.autograde(job.assignment, job.student, force=True, create=True)
     finally:
         watchdog.stop()
-    result["timings"]["execute"] = round(time.monotonic() - t0, 2)
-    result["memory_peak_mb"] = round(watchdog.peak / 2**20, 1)
+        kill_descendants()          # nothing of the submission survives its kernel
+    result.timings["execute"] = round(time.monotonic() - t0, 2)
+    result.memory_peak_mb = round(watchdog.peak / 2**20, 1)
+    result.measurements = dict(watch.measurements)
     if watch.kill_reason:
-        result["status"] = "memory_limit"
+        result.status = "memory_limit"
     if watch.stop is not None:
         code, params = watch.stop
-        result["messages"].append({"code": code, "params": params})
+        result.messages.append(Message(code, params))
     (workdir / "nbgrader.log").write_text(outcome.get("log", "") + "\n" + (outcome.get("error") or ""))
     autograded = course.autograded_notebook(job.student)
-    if not outcome.get("success") or not autograded.exists():
-        result["status"] = "grader_error"
+    executed = None
+    if outcome.get("success") and autograded.exists():
+        executed = nbformat.read(str(autograded), as_version=4)
+        Path(job.autograded_path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(autograded, job.autograded_path)
+    else:
+        result.status = "grader_error"
         error = (outcome.get("error") or outcome.get("log") or "").strip().splitlines()
-        result["messages"].append({"code": "worker.nbgrader_failed",
-                                   "params": {"error": error[-1][:300] if error else "?"}})
-        return _finish(result, started, master)
-    graded_nb = nbformat.read(str(autograded), as_version=4)
-    Path(job.autograded_path).parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(autograded, job.autograded_path)
+        result.messages.append(Message("worker.nbgrader_failed", {"error": error[-1][:300] if error else "?"}))
 
-    # 4. scores from the gradebook, then independent verification of artifacts
-    from nbgrader.api import Gradebook
-
-    scores = {}
-    with Gradebook(course.db_url, COURSE_ID) as gb:
-        submission = gb.find_submission_notebook(course.notebook_id, job.assignment, job.student)
-        for g in submission.grades:
-            scores[g.name] = {"auto_score": g.auto_score, "max_score": g.max_score,
-                              "needs_manual_grade": g.needs_manual_grade, "cell_type": g.cell.cell_type}
+    # 4. every point from the artifacts, outside the kernel
     keras_import.join()
     t1 = time.monotonic()
-    result["tests"] = _compose_tests(graded_nb, master, scores, assignment, artifacts_dir, job)
-    result["timings"]["verify"] = round(time.monotonic() - t1, 2)
-    if any(t["status"] == "not_run" for t in result["tests"]) and result["status"] == "ok":
-        result["status"] = "incomplete"
-    keras2 = artifacts_dir / "_keras2.json"
-    if keras2.exists():
-        try:
-            result["keras2"] = json.loads(keras2.read_text()).get("usages", [])
-        except (json.JSONDecodeError, AttributeError):
-            pass
-    return _finish(result, started, master)
+    result.tests = score_tests(cells, assignment, job.profile, artifacts_dir, result.measurements, executed,
+                               stop=watch.stop)
+    result.timings["verify"] = round(time.monotonic() - t1, 2)
+    if result.status == "ok" and any(t.status == "not_run" for t in result.tests):
+        result.status = "incomplete"
+    result.keras2 = _keras2_record(artifacts_dir)
+    return finish(result, cells, started)
+
+
+def score_tests(cells, assignment, profile: str, artifacts_dir: Path, measurements: dict, executed_nb=None,
+                *, stop=None, data=None) -> list[TestOutcome]:
+    """Every graded cell's outcome, decided by :func:`autograder.verify.verify_key` alone.
+
+    ``executed_nb`` (the notebook as the kernel left it) only adds the errors
+    each test cell raised there, as feedback. Works without it: after a worker
+    crash, the batch re-scores the artifacts of the tests that ran.
+    """
+    from .verify import GraderContext, keys_in_source, verify_key
+
+    data = data or grader_data(assignment)
+    ctx = GraderContext(profile, assignment.manifest, artifacts_dir=artifacts_dir, data=data,
+                        measurements=measurements, scratch=Path(artifacts_dir).parent)
+    executed = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in executed_nb.cells} if executed_nb else {}
+    outcomes = []
+    for cell in cells:
+        test = TestOutcome(grade_id=cell.grade_id, name=cell.title, kind=cell.kind, max_score=cell.points,
+                           score=None, status="pending", hidden=cell.hidden)
+        if cell.kind == "manual":
+            outcomes.append(test)
+            continue
+        keys = keys_in_source(cell.source)
+        errors = _cell_errors(executed[cell.grade_id]) if cell.grade_id in executed else []
+        test.kernel_errors = [_error_text(e) for e in errors if e.get("ename") != "NotExecuted"]
+        not_executed = [e for e in errors if e.get("ename") == "NotExecuted"]
+        if not keys:
+            test.checks = [CheckResult("?", False, failures=[Message("verify.no_keys", {})])]
+        else:
+            test.checks = [verify_key(key, ctx) for key in keys]
+        passed = bool(keys) and all(c.passed for c in test.checks)
+        test.score = cell.points if passed else 0.0
+        test.status = "passed" if passed else "failed"
+        if not passed and (not_executed or (executed_nb is None and stop is not None)) and \
+                all(any(m.code == "artifact.missing" for m in c.failures) for c in test.checks if not c.passed):
+            test.status = "not_run"
+            if not_executed:
+                test.messages.append(Message("worker.not_run", {"reason": str(not_executed[0].get("evalue", ""))}))
+        outcomes.append(test)
+    return outcomes
+
+
+_GRADER_DATA: dict[tuple, Any] = {}
+
+
+def grader_data(assignment):
+    """The grader's data for an assignment, shared by the jobs of this process."""
+    from .verify import GraderData
+
+    key = (str(assignment.private_data), str(assignment.folder))
+    if key not in _GRADER_DATA:
+        _GRADER_DATA[key] = GraderData(assignment.private_data, assignment.probes)
+    return _GRADER_DATA[key]
+
+
+def _keras2_record(artifacts_dir: Path) -> list[dict]:
+    from cnnkit.checks.artifacts import ArtifactError, read_untrusted
+
+    try:
+        record = json.loads(read_untrusted(artifacts_dir / "_keras2.json", "_keras2"))
+        usages = record.get("usages", []) if isinstance(record, dict) else []
+        return [u for u in usages if isinstance(u, dict)][:50]
+    except (ArtifactError, ValueError, UnicodeDecodeError):
+        return []
 
 
 def _import_keras_quietly() -> None:
     try:
-        from cnnkit._runtime import import_keras
+        from cnnkit.runtime import import_keras
 
         import_keras()
     except Exception:  # verification will report the failure when it needs Keras
         pass
 
 
-def _compose_tests(graded_nb, master, scores, assignment, artifacts_dir: Path, job: Job) -> list[dict]:
-    from .verify import keys_in_source, verify_key
-
-    tests = []
-    cells = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in graded_nb.cells}
-    for grade_id, facts in master.items():
-        if not facts.get("grade") or grade_id not in scores:
-            continue
-        score = scores[grade_id]
-        source = facts.get("source", "")
-        test = {"grade_id": grade_id, "name": _test_name(facts, grade_id),
-                "max_score": float(score["max_score"]), "hidden": HIDDEN_MARK in source,
-                "kind": "manual" if facts.get("solution") else "test", "messages": [], "notes": []}
-        if test["kind"] == "manual":
-            test.update(score=None, status="pending")
-            tests.append(test)
-            continue
-        cell = cells.get(grade_id)
-        errors = _cell_errors(cell) if cell is not None else []
-        kernel_score = float(score["auto_score"] or 0.0)
-        if errors:
-            not_run = any(e.get("ename") == "NotExecuted" for e in errors)
-            test["status"] = "not_run" if not_run else "failed"
-            test["messages"] = [_error_text(e) for e in errors]
-            test["score"] = 0.0
-            tests.append(test)
-            continue
-        test["score"], test["status"] = kernel_score, "passed" if kernel_score > 0 else "failed"
-        for key in keys_in_source(source):
-            check = verify_key(key, assignment, artifacts_dir, job.profile)
-            test["messages" if not check.passed else "notes"] += [m.render(job.lang) for m in
-                                                                   (check.failures or check.notes)]
-            if not check.passed:
-                test["score"], test["status"] = 0.0, "failed"
-                test["verified_failure"] = True
-            test.setdefault("details", {}).update({key: check.to_json()["details"]})
-        tests.append(test)
-    return tests
+def zero_tests(cells, message: Message | None = None) -> list[TestOutcome]:
+    """Every graded cell at 0 (written answers pending): for notebooks that never ran."""
+    return [TestOutcome(grade_id=c.grade_id, name=c.title, kind=c.kind, max_score=c.points,
+                        score=None if c.kind == "manual" else 0.0, status="pending" if c.kind == "manual" else "not_run",
+                        hidden=c.hidden, messages=[] if c.kind == "manual" or message is None else [message])
+            for c in cells]
 
 
-def zero_tests(master: dict[str, dict], message: str | None = None) -> list[dict]:
-    """Every graded cell at 0 (or pending, for written answers): for notebooks that never ran."""
-    tests = []
-    for grade_id, facts in master.items():
-        if not facts.get("grade"):
-            continue
-        source = facts.get("source", "")
-        manual = bool(facts.get("solution"))
-        tests.append({"grade_id": grade_id, "name": _test_name(facts, grade_id),
-                      "max_score": float(facts.get("points", 0.0)), "hidden": HIDDEN_MARK in source,
-                      "kind": "manual" if manual else "test", "score": None if manual else 0.0,
-                      "status": "pending" if manual else "not_run",
-                      "messages": [] if manual or not message else [message], "notes": []})
-    return tests
-
-
-def _finish(result: dict, started: float, master: dict[str, dict] | None = None) -> dict:
-    if not result["tests"] and master is not None:
-        first = result["messages"][0] if result["messages"] else None
-        text = messages.render(first["code"], result.get("lang"), **first["params"]) if first else None
-        result["tests"] = zero_tests(master, text)
-    result["timings"]["total"] = round(time.monotonic() - started, 2)
-    autograded = [t for t in result["tests"] if t["kind"] == "test"]
-    result["score"] = round(sum(t["score"] or 0.0 for t in autograded), 4)
-    result["max_score"] = round(sum(t["max_score"] for t in autograded), 4)
-    result["pending_manual"] = round(sum(t["max_score"] for t in result["tests"] if t["kind"] == "manual"), 4)
+def finish(result: SubmissionResult, cells, started: float) -> SubmissionResult:
+    if not result.tests:
+        result.tests = zero_tests(cells, result.messages[0] if result.messages else None)
+    result.timings["total"] = round(time.monotonic() - started, 2)
     return result
 
 
-def grade_safely(job: Job) -> dict:
-    """:func:`grade`, turning a grader bug into a result instead of an exception."""
+FAILURE_STATUS = {"timeout": "timeout", "memory": "memory_limit", "crashed": "grader_error"}
+
+
+def rescore(job: Job) -> SubmissionResult:
+    """After a grading worker was stopped (``job.failure``): score what its kernel had exported.
+
+    No kernel runs: the tests whose artifacts exist get the grader's verdict
+    on them, the others are ``not_run``, and the message says why grading stopped.
+    """
+    import nbformat
+
+    from .course import graded_cells
+    from .manifest import load_assignment
+
+    started = time.monotonic()
+    assignment = load_assignment(job.assignment, Path(job.solutions_dir))
+    cells = graded_cells(nbformat.read(str(assignment.source_notebook), as_version=4))
+    result = _new_result(job)
+    result.status = FAILURE_STATUS.get(job.failure or "crashed", "grader_error")
+    limits = job.limits
+    message = {"timeout": Message("report.killed_timeout", {"seconds": float(limits.get("notebook_timeout", 0))}),
+               "memory": Message("report.killed_memory", {"limit_mb": int(limits.get("memory_mb", 0))})}.get(
+        job.failure or "", Message("report.worker_crashed", {}))
+    result.messages.append(message)
+    artifacts_dir = Path(job.workdir) / "kernel" / "artifacts"
+    if artifacts_dir.is_dir():
+        result.tests = score_tests(cells, assignment, job.profile, artifacts_dir, {}, None, stop=("stopped", {}))
+    return finish(result, cells, started)
+
+
+def grade_safely(job: Job) -> SubmissionResult:
+    """:func:`grade` (or :func:`rescore`), turning a grader bug into a result instead of an exception."""
     try:
-        result = grade(job)
+        return rescore(job) if job.mode == "rescore" else grade(job)
     except Exception as exc:
-        result = {"student": job.student, "assignment": job.assignment, "status": "grader_error",
-                  "messages": [{"code": "worker.nbgrader_failed", "params": {"error": f"{type(exc).__name__}: {exc}"}}],
-                  "tests": [], "findings": [], "keras2": [], "score": 0.0, "max_score": 0.0,
-                  "pending_manual": 0.0, "traceback": traceback.format_exc(), "timings": {}}
-    result["job"] = asdict(job)
-    return result
+        result = _new_result(job)
+        result.status = "grader_error"
+        result.messages.append(Message("worker.nbgrader_failed", {"error": f"{type(exc).__name__}: {exc}"[:300]}))
+        result.timings["traceback"] = 0.0
+        (Path(job.workdir) / "traceback.txt").write_text(traceback.format_exc())
+        try:
+            import nbformat
+
+            from .course import graded_cells
+            from .manifest import load_assignment
+
+            assignment = load_assignment(job.assignment, Path(job.solutions_dir))
+            result.tests = zero_tests(graded_cells(nbformat.read(str(assignment.source_notebook), as_version=4)),
+                                      result.messages[0])
+        except Exception:
+            pass
+        return result
 
 
 class _JobLog:
@@ -520,21 +582,30 @@ def _release_memory() -> None:
     gc.collect()
 
 
+def send(fd: int, payload: bytes) -> None:
+    """One message on the control pipe: a length line, then the bytes."""
+    data = f"{len(payload)}\n".encode() + payload
+    while data:
+        written = os.write(fd, data)
+        data = data[written:]
+
+
 def serve(control_fd: int) -> int:
-    """Grade the jobs named on stdin, one per line; report each on ``control_fd``."""
+    """Grade the jobs given on stdin (one JSON object per line); send each result on ``control_fd``."""
+    _become_subreaper()
+    home = os.getcwd()
     for line in sys.stdin:
-        path = line.strip()
-        if not path:
+        if not line.strip():
             continue
-        job = Job(**json.loads(Path(path).read_text()))
+        job = Job(**json.loads(line))
         workdir = Path(job.workdir)
         workdir.mkdir(parents=True, exist_ok=True)
         os.chdir(workdir)
         with _JobLog(workdir / "worker.log"):
             result = grade_safely(job)
-            _atomic_json(Path(job.result_path), result)
             _release_memory()
-        os.write(control_fd, b"done\n")
+        os.chdir(home)
+        send(control_fd, result.dumps().encode())
     return 0
 
 
@@ -542,9 +613,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "--serve":
         return serve(int(argv[argv.index("--control-fd") + 1]))
-    job = Job(**json.loads(Path(argv[0]).read_text()))
-    _atomic_json(Path(job.result_path), grade_safely(job))
-    return 0
+    raise SystemExit("usage: python -m autograder.worker --serve --control-fd FD")
 
 
 if __name__ == "__main__":

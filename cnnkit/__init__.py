@@ -13,19 +13,19 @@ from __future__ import annotations
 import importlib
 
 from .profile import Profile, profile
-from ._runtime import quiet, set_seed, setup
+from .runtime import import_keras, quiet, set_seed, setup
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Profile", "profile", "quiet", "set_seed", "setup",
+    "Profile", "profile", "import_keras", "quiet", "set_seed", "setup",
     "data", "models", "params", "train", "evaluate", "transfer",
     "featuremaps", "plots", "recipes",
 ]
 
 _LAZY_SUBMODULES = {
     "data", "models", "params", "train", "evaluate", "transfer",
-    "featuremaps", "plots", "recipes", "release",
+    "featuremaps", "plots", "recipes", "checks", "messages", "assignment",
 }
 
 

@@ -42,7 +42,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from autograder import messages
+from . import messages
 
 __all__ = [
     "Keras2Usage", "install", "uninstall", "is_installed",
@@ -98,9 +98,25 @@ HINT_PREFIX = "cnnkit · "
 
 # Keras 2.x module paths that course code imports layers from; Keras 3 has
 # only the flat `keras.layers` namespace.
-KERAS2_LAYER_SUBMODULES = (
-    "core", "convolutional", "pooling", "normalization", "advanced_activations", "merge",
-)
+KERAS2_LAYER_SUBMODULES = ("core", "convolutional", "pooling", "normalization", "advanced_activations",
+                           "merge", "recurrent", "embeddings", "noise", "local", "wrappers")
+
+# The one table of Keras-2 idioms: each kind the shims record, the message that
+# explains it when it runs, and the static hint (autograder.static) that
+# explains the same idiom from the source, so feedback says it once.
+KERAS2_IDIOMS = {
+    "fit_generator": ("compat.fit_generator", "static.keras2_generator_method"),
+    "evaluate_generator": ("compat.evaluate_generator", "static.keras2_generator_method"),
+    "predict_generator": ("compat.predict_generator", "static.keras2_generator_method"),
+    "optimizer_lr": ("compat.optimizer_lr", "static.optimizer_lr"),
+    "optimizer_decay": ("compat.optimizer_decay", "static.optimizer_decay"),
+    "image_data_generator": ("compat.image_data_generator", "static.image_data_generator"),
+    "np_utils": ("compat.np_utils", "static.np_utils"),
+    "predict_classes": ("compat.predict_classes", "static.predict_classes"),
+    "layer_output_shape": ("compat.layer_output_shape", "static.layer_output_shape"),
+    **{f"layers.{name}": ("compat.layers_submodule", "static.keras2_layer_module")
+       for name in KERAS2_LAYER_SUBMODULES},
+}
 
 # Modules whose code may legitimately probe `layer.output_shape` (e.g. Keras'
 # own summary does `hasattr(layer, "output_shape")`): for them the attribute
@@ -117,7 +133,7 @@ class Keras2Usage:
     kind: str      # stable key, e.g. "fit_generator", "optimizer_lr"
     idiom: str     # the old spelling, as the student wrote it (values filled in)
     modern: str    # the Keras-3 code to write instead
-    code: str      # message code in :mod:`autograder.messages`
+    code: str      # message code in :mod:`cnnkit.messages`
 
     def message(self, lang: str | None = None) -> str:
         return messages.render(self.code, lang, idiom=self.idiom, modern=self.modern)
@@ -151,7 +167,7 @@ def _record(kind: str, idiom: str, modern: str) -> None:
     with _state.lock:
         if kind in _state.usages:
             return
-        usage = Keras2Usage(kind=kind, idiom=idiom, modern=modern, code=f"compat.{_CODE_OF_KIND[kind]}")
+        usage = Keras2Usage(kind=kind, idiom=idiom, modern=modern, code=KERAS2_IDIOMS[kind][0])
         _state.usages[kind] = usage
         show = _state.hints
     if show:
@@ -159,18 +175,6 @@ def _record(kind: str, idiom: str, modern: str) -> None:
         print(HINT_PREFIX + usage.message(), file=sys.stdout, flush=True)
 
 
-_CODE_OF_KIND = {
-    "fit_generator": "fit_generator",
-    "evaluate_generator": "evaluate_generator",
-    "predict_generator": "predict_generator",
-    "optimizer_lr": "optimizer_lr",
-    "optimizer_decay": "optimizer_decay",
-    "image_data_generator": "image_data_generator",
-    "np_utils": "np_utils",
-    "predict_classes": "predict_classes",
-    "layer_output_shape": "layer_output_shape",
-    **{f"layers.{name}": "layers_submodule" for name in KERAS2_LAYER_SUBMODULES},
-}
 
 
 def used() -> list[Keras2Usage]:

@@ -8,17 +8,32 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from ._cifar import load_cifar10, load_cifar100_subset
-from ._dataset import Dataset
+from ._dataset import Dataset, stratified_indices
 from ._fashion_mnist import load_fashion_mnist
 from ._folders import load_cub200, load_image_folder
 from ._locate import DatasetNotFoundError, cache_dir, data_dir
 from ._sample import SAMPLE_PATH, load_cifar10_sample, sample_jpegs
 from . import synthetic
 
-__all__ = ["course_dataset", "COURSE_DATASETS"]
+__all__ = ["course_dataset", "course_holdout", "save_view", "view_path", "COURSE_DATASETS", "HOLDOUT_FRACTION",
+           "COURSE_DATA_ENV"]
 
 COURSE_DATASETS = ("cifar10", "cifar100_25", "fashion_mnist", "image_folder", "cub200")
+
+# The grader measures accuracy on images no student receives. In the full
+# profile that is a stratified share of each dataset's test split: the
+# student's `x_test` is the rest. (In smoke, the public sample and stand-ins
+# are whole; the grader's images come from its private folder.) The rule is
+# public; what keeps the holdout private is that the grading kernel only ever
+# sees a saved copy of the public part (COURSE_DATA_ENV), never the files.
+HOLDOUT_FRACTION = 0.5
+HOLDOUT_SPLIT_SEED = 1009
+COURSE_DATA_ENV = "CNNKIT_COURSE_DATA_DIR"
+# Images per class the grader generates for a synthetic stand-in's holdout.
+_STAND_IN_HOLDOUT_PER_CLASS = 20
 
 # Default image sizes where the loader resizes: the sample's native 32×32 /
 # a small 64×64 in smoke; mini-ImageNet's 84×84 / ResNet-50's 224×224 in full.
@@ -101,6 +116,101 @@ def _write_cub_tree(root: Path) -> None:
         (root / file_name).write_text("\n".join(lines) + "\n")
 
 
+def _holdout_indices(y_test: np.ndarray) -> np.ndarray:
+    rng = np.random.default_rng(HOLDOUT_SPLIT_SEED)
+    return stratified_indices(y_test, int(round(HOLDOUT_FRACTION * len(y_test))), rng)
+
+
+def _without_holdout(data: Dataset) -> Dataset:
+    """The full-profile dataset a student receives: the test split minus the grader's share."""
+    keep = np.setdiff1d(np.arange(len(data.y_test)), _holdout_indices(data.y_test))
+    return dataclasses.replace(data, x_test=data.x_test[keep], y_test=data.y_test[keep], source=(
+        f"{data.source} · test: {len(keep):,} of {len(data.y_test):,} images (the grader keeps the others "
+        "to measure accuracy on images no student has seen)"))
+
+
+def view_path(directory: Path, name: str, profile: str) -> Path:
+    return Path(directory) / f"{name}-{profile}.npz"
+
+
+def save_view(data: Dataset, path: Path) -> Path:
+    """Write a dataset (the public part a kernel may read) as one NumPy archive, no pickle."""
+    arrays = {"x_train": data.x_train, "y_train": data.y_train, "x_test": data.x_test, "y_test": data.y_test,
+              "class_names": np.array(data.class_names), "name": np.array(data.name),
+              "source": np.array(data.source), "is_stand_in": np.array(data.is_stand_in)}
+    if data.x_val is not None:
+        arrays.update(x_val=data.x_val, y_val=data.y_val)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.npz")
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+    return path
+
+
+def _load_view(path: Path) -> Dataset:
+    with np.load(path, allow_pickle=False) as npz:
+        return Dataset(x_train=npz["x_train"], y_train=npz["y_train"], x_test=npz["x_test"], y_test=npz["y_test"],
+                       class_names=[str(c) for c in npz["class_names"]], name=str(npz["name"]),
+                       source=str(npz["source"]), is_stand_in=bool(npz["is_stand_in"]),
+                       x_val=npz["x_val"] if "x_val" in npz.files else None,
+                       y_val=npz["y_val"] if "y_val" in npz.files else None)
+
+
+def _resized(x: np.ndarray, size) -> np.ndarray:
+    from PIL import Image
+
+    height, width = (size, size) if isinstance(size, int) else size
+    if x.shape[1:3] == (height, width):
+        return x
+    return np.stack([np.asarray(Image.fromarray(img.squeeze()).resize((width, height), Image.Resampling.BILINEAR))
+                     .reshape(height, width, -1) for img in x])
+
+
+def course_holdout(name: str, profile, private_dir: Path | None, *, image_size=None) -> tuple[np.ndarray, np.ndarray]:
+    """The grader's private images of course dataset ``name``: ``(x uint8 NHWC, y int64)``.
+
+    Full profile: the share of the real test split that :func:`course_dataset`
+    withholds. Smoke: CIFAR-10 test images that are not in the shipped sample
+    (``private_dir/cifar10_holdout.npz``, also behind the folder and CUB
+    stand-ins, relabelled to their classes), or, for the synthetic stand-ins,
+    fresh images drawn with the seed in ``private_dir/holdout.toml``. Neither
+    file is in the student package; the grading kernel never sees them.
+    """
+    from ..profile import Profile, profile as active_profile
+
+    chosen = (profile if isinstance(profile, Profile) else active_profile(str(profile) if profile else None))
+    if not chosen.is_smoke:
+        raw = course_dataset(name, chosen, image_size=image_size, _with_holdout=True)
+        keep = _holdout_indices(raw.y_test)
+        return raw.x_test[keep], raw.y_test[keep]
+    if private_dir is None:
+        raise FileNotFoundError("the smoke holdout lives in the grader's private folder (solutions/_data)")
+    private_dir = Path(private_dir)
+    if name in ("cifar100_25", "fashion_mnist"):
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # pragma: no cover
+            import tomli as tomllib
+        seed = int(tomllib.loads((private_dir / "holdout.toml").read_text())["stand_ins"]["seed"])
+        num_classes, size, channels = {"cifar100_25": (25, (32, 32), 3), "fashion_mnist": (10, (28, 28), 1)}[name]
+        data = synthetic.shapes(num_classes, size, channels, n_train_per_class=1,
+                                n_test_per_class=_STAND_IN_HOLDOUT_PER_CLASS, seed=seed)
+        return data.x_test, data.y_test
+    from ._sample import decode_jpegs
+
+    with np.load(private_dir / "cifar10_holdout.npz", allow_pickle=False) as npz:
+        x, y = decode_jpegs(npz, "holdout")
+    if name == "cifar10":
+        return x, y
+    if name == "image_folder":
+        return _resized(x, image_size or _DEFAULT_SIZES[(name, "smoke")]), y
+    keep = np.isin(y, _CUB_STAND_IN_CLASSES)
+    relabel = {label: k for k, label in enumerate(_CUB_STAND_IN_CLASSES)}
+    return (_resized(x[keep], image_size or _DEFAULT_SIZES[(name, "smoke")]),
+            np.array([relabel[int(v)] for v in y[keep]], dtype=np.int64))
+
+
 def _stand_in(dataset: Dataset, name: str, source: str) -> Dataset:
     return dataclasses.replace(dataset, name=name, source=source, is_stand_in=True)
 
@@ -113,7 +223,7 @@ def _missing_root(what: str, env: str, hint: str) -> DatasetNotFoundError:
 
 
 def course_dataset(name: str, profile=None, *, root=None, image_size=None,
-                   max_per_class: int | None = None) -> Dataset:
+                   max_per_class: int | None = None, _with_holdout: bool = False) -> Dataset:
     """The dataset a course notebook uses, chosen by the run profile.
 
     ============== ================================== ===================================
@@ -171,6 +281,17 @@ def course_dataset(name: str, profile=None, *, root=None, image_size=None,
         raise ValueError("root, image_size and max_per_class apply to 'image_folder' and "
                          f"'cub200' only, not {name!r}")
     size = image_size or _DEFAULT_SIZES.get((name, chosen.name))
+    views = os.environ.get(COURSE_DATA_ENV, "").strip()
+    if views and not _with_holdout and view_path(Path(views), name, chosen.name).exists():
+        # Graded: the grader saved the public part of this dataset; the files behind it are not here.
+        data = _load_view(view_path(Path(views), name, chosen.name))
+        if size and data.x_train.shape[1:3] != tuple((size, size) if isinstance(size, int) else size):
+            data = dataclasses.replace(data, x_train=_resized(data.x_train, size), x_test=_resized(data.x_test, size),
+                                       x_val=None if data.x_val is None else _resized(data.x_val, size))
+        return data
+    if not chosen.is_smoke and not _with_holdout:
+        return _without_holdout(course_dataset(name, chosen, root=root, image_size=image_size,
+                                               max_per_class=max_per_class, _with_holdout=True))
     why = "in the smoke profile"
 
     if chosen.is_smoke:

@@ -10,7 +10,7 @@ import numpy as np
 from ._dataset import Dataset
 
 __all__ = ["load_cifar10_sample", "SAMPLE_PATH", "SAMPLE_TRAIN_PER_CLASS",
-           "SAMPLE_TEST_PER_CLASS", "sample_jpegs"]
+           "SAMPLE_TEST_PER_CLASS", "sample_jpegs", "decode_jpegs"]
 
 SAMPLE_PATH = Path(__file__).with_name("sample") / "cifar10_sample.npz"
 SAMPLE_TRAIN_PER_CLASS = 100
@@ -39,19 +39,25 @@ def sample_jpegs(split: str) -> list[tuple[int, int, bytes]]:
             in zip(raw[f"{split}_labels"], raw[f"{split}_numbers"], offsets[:-1], offsets[1:])]
 
 
-@functools.lru_cache(maxsize=1)
-def _decoded() -> dict[str, np.ndarray]:
+def decode_jpegs(raw, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """Images (n, 32, 32, 3) uint8 and labels (n,) int64 of one split stored in the sample's format."""
     from PIL import Image
 
+    blob = raw[f"{split}_jpeg"].tobytes()
+    offsets = raw[f"{split}_offsets"]
+    images = np.empty((len(offsets) - 1, 32, 32, 3), dtype=np.uint8)
+    for i, (start, end) in enumerate(zip(offsets[:-1], offsets[1:])):
+        images[i] = np.asarray(Image.open(io.BytesIO(blob[start:end])).convert("RGB"))
+    return images, np.asarray(raw[f"{split}_labels"], dtype=np.int64)
+
+
+@functools.lru_cache(maxsize=1)
+def _decoded() -> dict[str, np.ndarray]:
     arrays = {}
     for split in ("train", "test"):
-        files = sample_jpegs(split)
-        images = np.empty((len(files), 32, 32, 3), dtype=np.uint8)
-        for i, (_, _, jpeg) in enumerate(files):
-            images[i] = np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"))
+        images, labels = decode_jpegs(_raw(), split)
         images.flags.writeable = False   # the cached copy must never change
-        arrays[f"x_{split}"] = images
-        arrays[f"y_{split}"] = np.array([label for label, _, _ in files], dtype=np.int64)
+        arrays[f"x_{split}"], arrays[f"y_{split}"] = images, labels
     return arrays
 
 

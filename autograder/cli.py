@@ -41,7 +41,7 @@ def _cmd_release(args) -> int:
 
 
 def _limits_from(args):
-    from autograder.specs import Limits
+    from .manifest import Limits
 
     if args.cell_timeout is None and args.notebook_timeout is None and args.memory_mb is None:
         return None
@@ -49,56 +49,23 @@ def _limits_from(args):
                   memory_mb=args.memory_mb, output_bytes=None)
 
 
-def print_class_table(records, console, title: str) -> None:
-    from rich.table import Table
-
-    table = Table(title=title)
-    for column in ("student", "score", "%", "pending", "status", "seconds"):
-        table.add_column(column, justify="right" if column in ("score", "%", "pending", "seconds") else "left")
-    for r in records:
-        percent = f"{100 * r.score / r.max_score:.0f}" if r.max_score else "-"
-        style = "green" if r.status == "ok" else "red"
-        table.add_row(r.student, f"{r.score:g}/{r.max_score:g}", percent, f"{r.pending_manual:g}" if r.pending_manual else "",
-                      f"[{style}]{r.status}[/{style}]" + (" (skipped)" if r.skipped else ""), f"{r.seconds:.0f}")
-    console.print(table)
-
-
-def run_grade(inputs, options, console=None, title: str | None = None, pool=None):
-    """Grade with a progress bar and print the class table; returns the BatchResult."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from autograder.batch import grade_batch
-    from autograder.submissions import discover
-
-    console = console or _console()
-    total = len(discover(inputs, options.assignment))
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=False) as progress:
-        task = progress.add_task(f"grading {options.assignment}", total=total)
-
-        def on_progress(record, done, _total):
-            progress.update(task, completed=done, total=_total,
-                            description=f"{options.assignment}: {record.student} → {record.score:g}/{record.max_score:g}")
-
-        result = grade_batch(inputs, options, on_progress=on_progress, pool=pool)
-    print_class_table(result.records, console, title or f"{options.assignment} ({options.profile})")
-    console.print(f"grades: {result.grades_csv}   ·   feedback: {Path(options.out_dir) / '<student>' / 'feedback.html'}")
-    return result
-
-
 def _cmd_grade(args) -> int:
-    from autograder.batch import BatchOptions, parse_shard
+    from .batch import BatchOptions, parse_shard
 
     options = BatchOptions(assignment=args.assignment, out_dir=Path(args.out), profile=args.profile, jobs=args.jobs,
                            lang=args.lang, force=args.force, shard=parse_shard(args.shard),
                            solutions_dir=Path(args.solutions) if args.solutions else None,
                            limits=_limits_from(args), keep_workdirs=args.keep_workdirs)
-    run_grade([Path(p) for p in args.submissions], options)
+    from .console import describe_run, run_grade
+
+    console = _console()
+    describe_run(options, console)
+    run_grade([Path(p) for p in args.submissions], options, console=console)
     return 0
 
 
 def _cmd_check(args) -> int:
-    from autograder.selfcheck import render_text, self_check
+    from .selfcheck import render_text, self_check
 
     report = self_check(Path(args.notebook), run=not args.no_run, lang=args.lang, cell_timeout=args.cell_timeout)
     print(render_text(report, args.lang))
@@ -106,7 +73,7 @@ def _cmd_check(args) -> int:
 
 
 def _cmd_merge(args) -> int:
-    from autograder.batch import merge
+    from .batch import merge
 
     path = merge(Path(args.out), [Path(p) for p in args.shards])
     print(f"merged into {path}")
@@ -142,12 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("submissions", nargs="+", help=".ipynb files, directories, or an nbgrader submitted/ tree")
     grade.add_argument("--assignment", required=True)
     grade.add_argument("--out", required=True, help="output directory")
-    grade.add_argument("--profile", choices=("smoke", "full"), default="smoke")
+    grade.add_argument("--profile", choices=("smoke", "full"), default=None,
+                       help="default: $CNNKIT_PROFILE, else full on a GPU machine and smoke elsewhere")
     grade.add_argument("--jobs", type=int, default=1)
     grade.add_argument("--lang", choices=("es", "en"), default="es")
     grade.add_argument("--force", action="store_true", help="regrade submissions already graded")
     grade.add_argument("--shard", default=None, help="i/n: grade only a stable slice of the submissions")
-    grade.add_argument("--solutions", default=None, help="directory with ID/ID.ipynb sources (default: ./solutions)")
+    grade.add_argument("--solutions", default=None,
+                       help="the instructor side: ID/ID.ipynb + ID/assignment.toml folders (default: ./solutions)")
     grade.add_argument("--cell-timeout", type=float, default=None)
     grade.add_argument("--notebook-timeout", type=float, default=None)
     grade.add_argument("--memory-mb", type=int, default=None)
@@ -172,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (FileNotFoundError, ValueError, KeyError) as exc:
+    except (FileNotFoundError, ValueError, KeyError) as exc:   # ManifestError is a ValueError
         print(f"cnnkit {args.command}: {exc}", file=sys.stderr)
         return 2
 

@@ -1,8 +1,8 @@
-"""Message catalogue for feedback in Spanish (default) and English.
+"""The one message catalogue: everything a student or instructor reads, in Spanish (default) and English.
 
-Each module that talks to students owns its messages and registers them::
+Each module that talks to people owns its messages and registers them::
 
-    from autograder import messages
+    from cnnkit import messages
     messages.register({
         "arch.units": {
             "es": "la capa {index} ({layer}) tiene {got} unidades; se esperaban {expected}",
@@ -46,19 +46,35 @@ def current_lang(lang: str | None = None) -> str:
 
 
 def render(code: str, lang: str | None = None, **params: Any) -> str:
-    """The message ``code`` in ``lang`` with ``params`` filled in."""
+    """The message ``code`` in ``lang`` with ``params`` filled in.
+
+    A parameter that is itself a message, ``{"code": ..., "params": {...}}``, is
+    rendered in the same language first (a stored message stays plain JSON).
+    """
+    lang = current_lang(lang)
     try:
-        template = _CATALOGUE[code][current_lang(lang)]
+        template = _CATALOGUE[code][lang]
     except KeyError:
         raise KeyError(f"no message {code!r}; register it first") from None
-    return template.format(**params)
+    filled = {name: render(value["code"], lang, **value.get("params", {}))
+              if isinstance(value, Mapping) and set(value) <= {"code", "params"} and "code" in value else value
+              for name, value in params.items()}
+    return template.format(**filled)
 
 
-# Modules that register messages when imported: whoever renders stored findings
-# (feedback written by the batch process, not the worker) must load them all.
-_MESSAGE_MODULES = ("autograder.checks", "autograder.archdiff", "autograder.static", "autograder.verify",
-                    "autograder.preprocessors", "autograder.worker", "autograder.report",
-                    "autograder.selfcheck", "autograder.batch", "cnnkit.compat")
+# Modules that register messages when imported: whoever renders stored codes
+# (feedback written long after the check ran) must load them all. Packages
+# built on cnnkit add theirs with add_message_modules().
+_MESSAGE_MODULES = ["cnnkit.assignment", "cnnkit.compat", "cnnkit.checks", "cnnkit.checks.artifacts",
+                    "cnnkit.checks.archdiff", "cnnkit.checks.kinds"]
+
+
+def add_message_modules(*names: str) -> None:
+    """Name more modules that register messages (imported by :func:`load_all`)."""
+    for name in names:
+        if name not in _MESSAGE_MODULES:
+            _MESSAGE_MODULES.append(name)
+            load_all.cache_clear()
 
 
 @functools.cache
@@ -66,7 +82,7 @@ def load_all() -> None:
     """Import every module that owns messages, so any stored code renders (once per process)."""
     import importlib
 
-    for name in _MESSAGE_MODULES:
+    for name in list(_MESSAGE_MODULES):
         importlib.import_module(name)
 
 
@@ -86,3 +102,12 @@ class Message:
 
     def to_json(self) -> dict:
         return {"code": self.code, "params": dict(self.params)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "Message":
+        return cls(str(data["code"]), dict(data.get("params", {})))
+
+
+def nested(code: str, **params: Any) -> dict:
+    """A message used as a parameter of another (rendered in the outer message's language)."""
+    return {"code": code, "params": params}

@@ -13,7 +13,7 @@ some of them. Before comparing, both models are reduced to a list of
 
 The two lists are aligned (``difflib``) so that one missing layer is reported
 as *missing*, not as every later layer being wrong, and each difference
-becomes a :class:`~autograder.messages.Message` naming the student's layer as
+becomes a :class:`~cnnkit.messages.Message` naming the student's layer as
 ``summary()`` numbers it: "layer 7 (Dense) has 20 units; expected 10 — the
 dataset has 10 classes".
 """
@@ -23,8 +23,8 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from . import messages
-from .messages import Message
+from .. import messages
+from ..messages import Message
 
 messages.register({
     "arch.ok": {
@@ -201,6 +201,16 @@ def operations(model) -> list[Op]:
     return ops
 
 
+def output_activation(model) -> str:
+    """The activation the model applies last: a trailing ``Activation``/``Softmax`` layer or the last
+    weighted layer's own (``"linear"`` when none). The one place both the kernel and the grader ask."""
+    for op in reversed(operations(model)):
+        if op.type in ("Dropout", "SpatialDropout2D", "Flatten", "Reshape"):
+            continue
+        return op.attrs.get("activation", "linear")
+    return "linear"
+
+
 def _activation_of_layer(kind: str, config: dict) -> str:
     if kind == "Activation":
         return _activation_name(config.get("activation"))
@@ -353,6 +363,11 @@ def _input_shape(model) -> tuple | None:
         return _shape(model.inputs[0].shape) if len(model.inputs) == 1 else None
     except (AttributeError, ValueError, IndexError):
         return None
+
+
+def output_shape(model) -> tuple | None:
+    """``model``'s output shape as a tuple (``None`` for the batch dimension)."""
+    return _output_shape(model)
 
 
 def _output_shape(model) -> tuple | None:

@@ -3,7 +3,7 @@
 1. Regenerates the student releases from the solutions with nbgrader and
    says whether they match the committed ``assignments/``.
 2. Writes submissions: the instructors' solutions of every assignment, and
-   the example students of ``examples/submissions/<ID>/*.py`` (answer files,
+   the example students of ``solutions/<ID>/examples/*.py`` (answer files,
    ``# %% answer: <cell id>`` blocks over the solution, so they always fit
    the current release). ``--quick`` (what CI runs): one assignment, two students.
 3. Grades them in the smoke profile with the sandboxed grader, printing a
@@ -19,8 +19,6 @@ import os
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES_DIR = REPO_ROOT / "examples" / "submissions"
 QUICK_ASSIGNMENTS = ("cifar10_cnn",)
 # The quick (CI) variant grades the two example students whose feedback says the most: bruno
 # (seed 003's bugs) and carla (correct, in Keras 2 idioms). The instructors' solution and alice
@@ -28,11 +26,11 @@ QUICK_ASSIGNMENTS = ("cifar10_cnn",)
 QUICK_STUDENTS = ("bruno", "carla")
 
 
-def example_answers(assignment_id: str) -> dict[str, dict[str, str]]:
-    """``student → answers`` from ``examples/submissions/<ID>/<student>.py``."""
-    from autograder.submissions import parse_answers
+def example_answers(assignment_id: str, solutions_dir: Path) -> dict[str, dict[str, str]]:
+    """``student → answers`` from ``solutions/<ID>/examples/<student>.py``."""
+    from .submissions import parse_answers
 
-    folder = EXAMPLES_DIR / assignment_id
+    folder = Path(solutions_dir) / assignment_id / "examples"
     return {path.stem: parse_answers(path.read_text(encoding="utf-8"))
             for path in sorted(folder.glob("*.py"))} if folder.is_dir() else {}
 
@@ -44,7 +42,7 @@ def write_submissions(assignment_id: str, solutions_dir: Path, assignments_dir: 
     included) instead of all."""
     import nbformat
 
-    from autograder.submissions import solution_answers, write_submission
+    from .submissions import solution_answers, write_submission
 
     source = solutions_dir / assignment_id / f"{assignment_id}.ipynb"
     release = assignments_dir / assignment_id / f"{assignment_id}.ipynb"
@@ -52,7 +50,7 @@ def write_submissions(assignment_id: str, solutions_dir: Path, assignments_dir: 
     dest.mkdir(parents=True, exist_ok=True)
     if students is None or "solution" in students:
         write_submission(release, solution, dest / "solution.ipynb")
-    for student, answers in example_answers(assignment_id).items():
+    for student, answers in example_answers(assignment_id, solutions_dir).items():
         if students is None or student in students:
             write_submission(release, {**solution, **answers}, dest / f"{student}.ipynb")
     return dest
@@ -100,12 +98,13 @@ def _index_html(batches: dict, out_dir: Path, release_note: str) -> str:
 def run_demo(out_dir: Path = Path("demo-output"), *, quick: bool = False, jobs: int = 2, lang: str = "es") -> int:
     from rich.console import Console
 
-    from autograder.batch import BatchOptions
-    from autograder.report import atomic_write
-    from autograder.sandbox import WorkerPool
+    from cnnkit.checks.artifacts import atomic_write
 
-    from .cli import run_grade
-    from .release import assignment_ids, default_dirs, release
+    from .batch import BatchOptions
+    from .console import run_grade
+    from .manifest import assignment_ids
+    from .release import default_dirs, release
+    from .sandbox import WorkerPool, allowed_cpus
 
     console = Console(highlight=False)
     os.environ["CNNKIT_PROFILE"] = "smoke"    # the demo is the offline, laptop-sized run
@@ -135,7 +134,7 @@ def run_demo(out_dir: Path = Path("demo-output"), *, quick: bool = False, jobs: 
 
     console.rule("[bold]3 · grading (smoke profile, sandboxed workers)")
     batches = {}
-    threads = max(1, (os.cpu_count() or 1) // max(1, jobs))
+    threads = max(1, allowed_cpus() // max(1, jobs))
     with WorkerPool(jobs, threads, out_dir / ".workers") as pool:   # warm workers for every assignment
         for assignment_id in ids:
             options = BatchOptions(assignment=assignment_id, out_dir=out_dir / assignment_id, profile="smoke",

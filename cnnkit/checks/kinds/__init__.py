@@ -1,0 +1,13 @@
+"""Every check kind, one module per family; importing this package registers them all.
+
+=================  ==========================================================
+module             kinds
+=================  ==========================================================
+``values``         value, array, dataset_fact, class_indices
+``models``         output_shape, params, architecture, classifier, layer_attrs, contains_layers
+``figures``        figure
+``training``       history, cell_time
+``predictions``    accuracy, measured_accuracy, confusion_matrix, class_extreme, prediction, loss
+=================  ==========================================================
+"""
+from . import figures, models, predictions, training, values  # noqa: F401
