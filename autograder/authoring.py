@@ -86,3 +86,33 @@ class SourceNotebook:
         nbformat.validate(self.nb)
         nbformat.write(self.nb, str(path))
         return path
+
+
+AUTHORING_DOC = Path(__file__).resolve().parents[1] / "docs" / "AUTHORING.md"
+_KINDS_BEGIN = "<!-- BEGIN KINDS (generated from the declarations: python -m autograder.authoring --kinds) -->"
+_KINDS_END = "<!-- END KINDS -->"
+
+
+def authoring_doc_with_kinds(text: str) -> str:
+    """``docs/AUTHORING.md``'s text with its table of kinds regenerated from the declarations."""
+    from cnnkit.checks.spec import authoring_table
+
+    head, rest = text.split(_KINDS_BEGIN, 1)
+    _, tail = rest.split(_KINDS_END, 1)
+    return f"{head}{_KINDS_BEGIN}\n{authoring_table()}\n{_KINDS_END}{tail}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    import sys
+
+    argv = sys.argv[1:] if argv is None else argv
+    if argv != ["--kinds"]:
+        print("usage: python -m autograder.authoring --kinds   (rewrites docs/AUTHORING.md's table of kinds)")
+        return 2
+    AUTHORING_DOC.write_text(authoring_doc_with_kinds(AUTHORING_DOC.read_text(encoding="utf-8")), encoding="utf-8")
+    print(f"updated {AUTHORING_DOC}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -8,6 +8,9 @@ module             kinds
 ``figures``        figure
 ``training``       history, cell_time
 ``predictions``    accuracy, measured_accuracy, confusion_matrix, class_extreme, prediction, loss
+``transfer``       features, feature_maps, svm_accuracy
+``preprocessing``  validation_split, stratified, normalizer, augmentation, compare_accuracy
+``saving``         saved_model
 =================  ==========================================================
 """
-from . import figures, models, predictions, training, values  # noqa: F401
+from . import figures, models, predictions, preprocessing, saving, training, transfer, values  # noqa: F401

@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""Calibrate an assignment's accuracy thresholds: the reference over seeds, and models that must fail.
+
+    .venv/bin/python benchmarks/calibrate.py cifar10_cnn --seeds 0 1 2 3 4
+    KERAS_BACKEND=jax .venv/bin/python benchmarks/calibrate.py cifar10_cnn --seeds 0 1 2 3 4
+    .venv/bin/python benchmarks/calibrate.py cifar10_cnn --seeds 0 --controls
+
+For each seed the instructors' solution (the release filled with the solution
+cells) runs in a fresh kernel with ``cnnkit.setup(seed=S)`` instead of seed 0
+— plain nbclient, the grader's export, no sandbox — and the grader scores
+every key outside the kernel exactly as in grading (:func:`autograder.worker.score_tests`).
+For every key with a threshold (``accuracy``, ``svm_accuracy``) and every
+``compare_accuracy`` key, it prints the grader's figure per seed.
+
+``--controls`` adds, for each ``accuracy`` key, three models that must fail
+its threshold, built from the exported model's own architecture: untrained
+(fresh initialisation), constant (always the first class) and trained on
+shuffled labels (fresh initialisation, Adam, the same number of epochs as the
+workload's longest, on the public training images with permuted labels).
+
+Results go to ``benchmarks/_work/calibration-ID-BACKEND.json`` and a table
+on the screen: threshold, reference min/mean/max, best control, verdict
+(``ok`` when best control < threshold <= reference min). Copy the figures
+beside the threshold in ``solutions/ID/assignment.toml`` and into
+``benchmarks/RESULTS.md``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+THRESHOLD_KINDS = ("accuracy", "svm_accuracy")
+
+
+def backend() -> str:
+    return os.environ.get("KERAS_BACKEND", "tensorflow")
+
+
+def run_solution(assignment, seed: int, profile: str, workdir: Path, timeout: int) -> tuple[Path, dict, float]:
+    """Execute the filled release with ``seed``; returns ``(artifacts dir, measurements, seconds)``."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from autograder.course import build_course
+    from autograder.release import public_manifest_text
+    from autograder.submissions import fill_release, solution_answers
+
+    course = build_course(assignment.id, assignment.source_notebook, workdir / "course")
+    release = nbformat.read(str(course.release_notebook), as_version=4)
+    nb = fill_release(release, solution_answers(nbformat.read(str(assignment.source_notebook), as_version=4)))
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "setup":
+            cell.source, count = re.subn(r"setup\(seed=\d+", f"setup(seed={seed}", cell.source)
+            if not count:
+                raise SystemExit(f"{assignment.id}: the setup cell has no cnnkit.setup(seed=...) to change")
+    kernel_dir = workdir / "kernel"
+    artifacts = kernel_dir / "artifacts"
+    artifacts.mkdir(parents=True)
+    public = workdir / "public" / assignment.id
+    public.mkdir(parents=True)
+    (public / "assignment.toml").write_text(public_manifest_text(assignment))
+    kinds = workdir / "public" / "export_kinds.json"
+    kinds.write_text(json.dumps({key: spec.kind for key, spec in assignment.manifest.checks.items()}))
+    os.environ.update({"CNNKIT_ARTIFACTS_DIR": str(artifacts), "CNNKIT_EXPORT_KINDS": str(kinds),
+                       "CNNKIT_ASSIGNMENT_PATH": str(workdir / "public"), "CNNKIT_PROFILE": profile,
+                       "CNNKIT_OFFLINE": "1", "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "3"})
+    measurements: dict[str, float] = {}
+
+    class Timed(NotebookClient):
+        async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+            from autograder.preprocessors import kernel_cpu_seconds
+
+            cpu, wall = kernel_cpu_seconds(), time.monotonic()
+            try:
+                return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+            finally:
+                cell_id = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell-{cell_index + 1}"
+                measurements[f"cpu:{cell_id}"] = kernel_cpu_seconds() - cpu
+                measurements[f"wall:{cell_id}"] = time.monotonic() - wall
+
+    started = time.monotonic()
+    Timed(nb, timeout=timeout, allow_errors=True, resources={"metadata": {"path": str(kernel_dir)}}).execute()
+    errors = [(c.metadata.get("nbgrader", {}).get("grade_id"), o.get("ename"), o.get("evalue"))
+              for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    for error in errors:
+        print("   kernel error:", *error)
+    return artifacts, measurements, time.monotonic() - started
+
+
+def controls(assignment, profile: str, artifacts: Path, key: str, epochs: int) -> dict[str, float]:
+    """Accuracy on the grader's holdout of three models that learned nothing about the labels."""
+    import numpy as np
+
+    from cnnkit.checks.artifacts import load
+    from cnnkit.checks.context import select
+    from cnnkit.checks.kinds._common import model_inputs, probabilities
+    from cnnkit.runtime import import_keras
+    from autograder.verify import GraderContext, GraderData
+
+    keras = import_keras()
+    spec = assignment.manifest.checks[key]
+    ctx = GraderContext(profile, assignment.manifest, artifacts_dir=artifacts,
+                        data=GraderData(assignment.private_data, assignment.probes))
+    x_hold, y_hold = select(ctx, spec, "holdout")
+    x_hold = model_inputs(x_hold, spec)
+    trained = load(key, "model", artifacts)
+    config = trained.to_json()
+
+    def fresh():
+        keras.utils.set_random_seed(123)
+        return keras.models.model_from_json(config)
+
+    def score(model):
+        return float((probabilities(model, x_hold, spec).argmax(axis=1) == y_hold).mean())
+
+    out = {"untrained": score(fresh()), "constant": float((y_hold == 0).mean())}
+    x_train, y_train = select(ctx, spec, "train")
+    shuffled = np.random.default_rng(7).permutation(y_train)
+    model = fresh()
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+    model.fit(model_inputs(x_train, spec), shuffled, epochs=epochs, batch_size=32, verbose=0)
+    out["shuffled_labels"] = score(model)
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("assignment")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--profile", default="smoke", choices=("smoke", "full"))
+    parser.add_argument("--controls", action="store_true", help="also build the models that must fail")
+    parser.add_argument("--timeout", type=int, default=3600, help="seconds per cell")
+    parser.add_argument("--solutions", type=Path, default=REPO / "solutions")
+    args = parser.parse_args(argv)
+
+    from autograder.manifest import load_assignment
+    from autograder.worker import grader_data, score_tests
+    from autograder.course import graded_cells
+    import nbformat
+
+    assignment = load_assignment(args.assignment, args.solutions)
+    cells = graded_cells(nbformat.read(str(assignment.source_notebook), as_version=4))
+    keys = [k for k, s in assignment.manifest.checks.items() if s.kind in THRESHOLD_KINDS + ("compare_accuracy",)]
+    epochs = max([int(w.get(args.profile, {}).get("epochs", 1)) for w in assignment.manifest.workloads.values()]
+                 or [1])
+    runs = []
+    for seed in args.seeds:
+        with tempfile.TemporaryDirectory(prefix=f"calibrate-{args.assignment}-{seed}-") as tmp:
+            artifacts, measurements, seconds = run_solution(assignment, seed, args.profile, Path(tmp), args.timeout)
+            tests = score_tests(cells, assignment, args.profile, artifacts, measurements, None,
+                                data=grader_data(assignment))
+            figures, failed = {}, []
+            for test in tests:
+                for check in test.checks:
+                    if check.key in keys:
+                        figures[check.key] = check.details.get("accuracy")
+                    if not check.passed:
+                        failed.append((check.key, [m.code for m in check.failures]))
+            run = {"seed": seed, "seconds": round(seconds, 1), "accuracy": figures, "failed": failed}
+            if args.controls and seed == args.seeds[0]:
+                run["controls"] = {k: controls(assignment, args.profile, artifacts, k, epochs)
+                                   for k in keys if assignment.manifest.checks[k].kind == "accuracy"}
+            runs.append(run)
+            print(json.dumps(run))
+    out = REPO / "benchmarks" / "_work" / f"calibration-{args.assignment}-{args.profile}-{backend()}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"assignment": args.assignment, "profile": args.profile, "backend": backend(),
+                               "runs": runs}, indent=1))
+    print(f"\n{args.assignment} · {args.profile} · {backend()} · seeds {args.seeds}")
+    print(f"{'key':<28}{'threshold':>10}{'min':>8}{'mean':>8}{'max':>8}{'control':>9}  verdict")
+    for key in keys:
+        spec = assignment.manifest.checks[key]
+        values = [r["accuracy"].get(key) for r in runs if r["accuracy"].get(key) is not None]
+        threshold = spec.option("threshold", args.profile) if "threshold" in spec.options else None
+        control = max((max(r["controls"][key].values()) for r in runs if key in r.get("controls", {})),
+                      default=None)
+        if not values:
+            print(f"{key:<28}{'-':>10}  no figure (the key failed before measuring)")
+            continue
+        verdict = "ok" if threshold is None or (min(values) >= threshold and (control is None or control < threshold)) \
+            else "MISCALIBRATED"
+        print(f"{key:<28}{threshold if threshold is not None else '-':>10}{min(values):>8.3f}"
+              f"{sum(values) / len(values):>8.3f}{max(values):>8.3f}"
+              f"{control if control is not None else float('nan'):>9.3f}  {verdict}")
+    print(f"\n(figures: {out})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
