@@ -1,29 +1,33 @@
-"""autograder.checks, artifacts, archdiff and verify: in-process, no kernel."""
+"""cnnkit.checks: artifacts, declared kinds, the grader's outside judgement — in-process, no kernel."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from autograder import artifacts, checks, messages
-from autograder.archdiff import compare, operations
-from autograder.artifacts import ArtifactError
-from autograder.specs import Spec, load_assignment
-from autograder.verify import keys_in_source, verify_key
+from cnnkit import checks, messages
+from cnnkit.checks import artifacts
+from cnnkit.checks.archdiff import compare, operations
+from cnnkit.checks.artifacts import ArtifactError
+from cnnkit.checks.context import Context
+from cnnkit.checks.spec import SpecError, parse_spec
+from cnnkit.data import synthetic
 
 
 @pytest.fixture(scope="module")
 def keras():
-    from cnnkit._runtime import import_keras
+    from cnnkit.runtime import import_keras
 
     return import_keras()
 
 
-def small_cnn(keras, *, units=10, activation="softmax", separate_activation=False, extra_dense=False):
+def small_cnn(keras, *, units=10, activation="softmax", separate_activation=False, extra_dense=False,
+              shape=(32, 32, 3)):
     layers = keras.layers
-    body = [keras.Input((32, 32, 3))]
+    body = [keras.Input(shape)]
     if separate_activation:
         body += [layers.Conv2D(8, 3, padding="same"), layers.Activation("relu")]
     else:
@@ -33,6 +37,60 @@ def small_cnn(keras, *, units=10, activation="softmax", separate_activation=Fals
         body += [layers.Dense(16, activation="relu")]
     body += [layers.Dense(units, activation=activation)]
     return keras.Sequential(body)
+
+
+def spec(key, kind, **options):
+    return parse_spec(key, {"kind": kind, **options}, "test")
+
+
+class FakeManifest:
+    """Just what checks ask of a manifest."""
+
+    def __init__(self, num_classes=None, workloads=None):
+        self.num_classes = num_classes
+        self.workloads = workloads or {}
+        self.checks = {}
+
+    def classes(self, profile):
+        return self.num_classes
+
+    def workload(self, exercise, profile):
+        from cnnkit.profile import ExerciseSettings
+
+        return ExerciseSettings.from_table(self.workloads[exercise][profile])
+
+
+class GraderSide(Context):
+    """The grader's context over in-memory objects: public data, a private holdout, measurements."""
+
+    side = "grader"
+
+    def __init__(self, data=None, holdout=None, related=None, values=None, measurements=None, num_classes=None):
+        super().__init__("smoke", FakeManifest(num_classes))
+        self._data, self._holdout = data, holdout
+        self._related, self._values = dict(related or {}), dict(values or {})
+        self._measurements = dict(measurements or {})
+
+    def related(self, key):
+        if key not in self._related:
+            raise ArtifactError("artifact.missing", key=key)
+        return self._related[key]
+
+    def related_value(self, key, name):
+        return self._values.get((key, name))
+
+    def dataset(self, name):
+        return self._data
+
+    def holdout(self, name):
+        return self._holdout
+
+    def measurement(self, name):
+        return self._measurements.get(name)
+
+
+def codes(outcome):
+    return [m.code for m in outcome.failures]
 
 
 # --------------------------------------------------------------------------- artifacts
@@ -60,23 +118,56 @@ def test_to_plain_keeps_plain_data_exactly():
     assert type(artifacts.to_plain(np.int64(3))) is int
 
 
-def test_export_and_load_round_trip(tmp_path, keras):
+def test_export_and_load_round_trip_keeps_weights_not_the_optimizer(tmp_path, keras):
     model = small_cnn(keras)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=keras.optimizers.schedules.CosineDecay(0.1, 10)),
+                  loss="sparse_categorical_crossentropy")
+    x = np.random.default_rng(0).random((4, 32, 32, 3)).astype("float32")
     for obj, fmt in [({"x": 1}, "json"), ({"cm": np.eye(3, dtype=int)}, "arrays"), (model, "config"), (model, "model")]:
         artifacts.export(obj, "k", fmt, tmp_path)
         back = artifacts.load("k", fmt, tmp_path)
-        if fmt in ("config", "model"):
+        if fmt == "model":
+            np.testing.assert_allclose(back.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
+        elif fmt == "config":
             assert back.count_params() == model.count_params()
         elif fmt == "arrays":
             np.testing.assert_array_equal(back["cm"], np.eye(3, dtype=int))
         else:
             assert back == {"x": 1}
+    assert "compile_config" not in json.loads((tmp_path / "k.model.json").read_text())
+    assert artifacts.compile_info("k", tmp_path)["compile_config"]["loss"] == "sparse_categorical_crossentropy"
 
 
 def test_missing_artifact_is_a_student_facing_error(tmp_path):
     with pytest.raises(ArtifactError) as err:
         artifacts.load("nothing", "json", tmp_path)
     assert "nothing" in messages.render(err.value.code, "en", **err.value.params)
+
+
+def test_a_symlink_to_a_grader_file_is_refused(tmp_path):
+    secret = tmp_path / "secret.toml"
+    secret.write_text('{"expected": 42}')
+    (tmp_path / "art").mkdir()
+    os.symlink(secret, tmp_path / "art" / "answer.json")
+    with pytest.raises(ArtifactError) as err:
+        artifacts.load("answer", "json", tmp_path / "art")
+    assert err.value.code == "artifact.not_regular"
+
+
+def test_an_oversized_artifact_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setitem(artifacts.MAX_BYTES, ".json", 100)
+    (tmp_path / "big.json").write_text(json.dumps(list(range(100))))
+    with pytest.raises(ArtifactError) as err:
+        artifacts.load("big", "json", tmp_path)
+    assert err.value.code == "artifact.too_large"
+
+
+def test_a_lambda_layer_in_an_exported_model_is_never_deserialised(tmp_path, keras):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Lambda(lambda t: t * 2), keras.layers.Dense(2)])
+    artifacts.export(model, "m", "config", tmp_path)
+    with pytest.raises(ArtifactError) as err:
+        artifacts.load("m", "config", tmp_path)
+    assert err.value.code == "artifact.unreadable" and "Lambda" in err.value.params["error"]
 
 
 def test_export_is_a_no_op_outside_the_grader(monkeypatch):
@@ -98,24 +189,16 @@ def test_activation_layers_and_padding_are_normalised(keras):
 
 def test_output_units_message_names_the_classes(keras):
     diff = compare(small_cnn(keras, units=20), small_cnn(keras), num_classes=10)
-    text = diff.render("en")
-    assert "layer 4 (Dense) has 20 units; the dataset has 10 classes" in text
-    assert "10 classes" in diff.render("en")
+    assert "layer 4 (Dense) has 20 units; the dataset has 10 classes" in diff.render("en")
     assert "tiene 20 unidades; el conjunto de datos tiene 10 clases" in diff.render("es")
     assert not diff.matches
 
 
 def test_missing_layer_is_reported_once_not_as_a_cascade(keras):
     diff = compare(small_cnn(keras), small_cnn(keras, extra_dense=True))
-    codes = [m.code for m in diff.differences]
-    assert codes.count("arch.missing") == 1
-    assert "arch.type" not in codes
+    found = [m.code for m in diff.differences]
+    assert found.count("arch.missing") == 1 and "arch.type" not in found
     assert "Dense(16, relu) is missing after layer 3" in diff.render("en")
-
-
-def test_activation_difference(keras):
-    diff = compare(small_cnn(keras, activation="sigmoid"), small_cnn(keras))
-    assert [m.code for m in diff.differences] == ["arch.activation"]
 
 
 def test_reference_builder_matches_itself_and_the_other_kernel_size_does_not(keras):
@@ -123,58 +206,199 @@ def test_reference_builder_matches_itself_and_the_other_kernel_size_does_not(ker
 
     assert compare(build("keras_cifar10_cnn", kernel_size=3), build("keras_cifar10_cnn", kernel_size=3)).matches
     diff = compare(build("keras_cifar10_cnn", kernel_size=5), build("keras_cifar10_cnn", kernel_size=3))
-    codes = {m.code for m in diff.differences}
-    assert "arch.kernel_size" in codes and "arch.params_total" in codes
+    assert {"arch.kernel_size", "arch.params_total"} <= {m.code for m in diff.differences}
 
 
-# --------------------------------------------------------------------------- check kinds
+# --------------------------------------------------------------------------- declared options
 
-def ctx(num_classes=None, **extras):
-    from autograder.specs import AssignmentSpec
+def test_a_spec_is_validated_against_its_kinds_declarations():
+    with pytest.raises(SpecError, match=r"test: \[checks.k\]: unknown check kind 'nope'"):
+        spec("k", "nope")
+    with pytest.raises(SpecError, match=r"kind 'value' has no option 'expect'"):
+        spec("k", "value", expect=3)
+    with pytest.raises(SpecError, match=r"option 'type' must be of type str"):
+        spec("k", "value", type=3)
+    with pytest.raises(SpecError, match=r"option 'rel_tol' cannot differ by profile"):
+        spec("k", "value", rel_tol={"smoke": 0.1, "full": 0.2})
+    with pytest.raises(SpecError, match=r"needs option\(s\) threshold"):
+        spec("k", "accuracy", dataset="cifar10")
 
-    assignment = AssignmentSpec("t", Path("t.toml"), num_classes, {}, {}, {})
-    return checks.Context(profile="smoke", assignment=assignment, extras=extras)
 
+def test_the_authoring_table_is_generated_from_the_declarations():
+    from autograder.authoring import AUTHORING_DOC, authoring_doc_with_kinds
+
+    text = AUTHORING_DOC.read_text(encoding="utf-8")
+    assert text == authoring_doc_with_kinds(text), "run: python -m autograder.authoring --kinds"
+    for name in checks.KINDS:
+        assert f"| `{name}` |" in text
+
+
+# --------------------------------------------------------------------------- kinds, judged as the grader does
 
 def test_value_check_is_exact_about_types():
-    spec = Spec("n", "value", {"type": "int", "expected": 896})
-    assert checks.run_check(spec, 896, ctx()).passed
-    assert not checks.run_check(spec, 896.0, ctx()).passed
-    assert not checks.run_check(spec, True, ctx()).passed
-    assert not checks.run_check(spec, 895, ctx()).passed
+    s = spec("n", "value", type="int", expected=896)
+    assert checks.run_check(s, 896, GraderSide()).passed
+    for wrong in (896.0, True, 895):
+        assert not checks.run_check(s, wrong, GraderSide()).passed
 
 
-def test_value_check_ranges_and_profile_tables():
-    spec = Spec("t", "value", {"type": "float", "min": 0.0, "max": 1.0})
-    assert checks.run_check(spec, 0.5, ctx()).passed
-    assert [m.code for m in checks.run_check(spec, 1.5, ctx()).failures] == ["value.range"]
-    spec = Spec("n", "value", {"type": "int", "expected": {"smoke": 1200, "full": 60000}})
-    assert checks.run_check(spec, 1200, ctx()).passed          # ctx() is the smoke profile
-    assert not checks.run_check(spec, 60000, ctx()).passed
+def test_value_ranges_profile_tables_formulas_and_dict_shapes():
+    assert codes(checks.run_check(spec("t", "value", type="float", min=0.0, max=1.0), 1.5, GraderSide())) == \
+        ["value.range"]
+    s = spec("n", "value", type="int", expected={"smoke": 1200, "full": 60000})
+    assert checks.run_check(s, 1200, GraderSide()).passed and not checks.run_check(s, 60000, GraderSide()).passed
+    s = spec("n", "value", type="int", expected_from="cnnkit.params:conv2d_params", args=[32, 5, 3])
+    assert checks.run_check(s, 32 * 25 * 3 + 32, GraderSide()).passed
+    table = spec("t", "value", type="dict", keys=["A", "B"], fields=["depth"])
+    assert checks.run_check(table, {"A": {"depth": 1}, "B": {"depth": 2}}, GraderSide()).passed
+    assert codes(checks.run_check(table, {"A": {"depth": 1}}, GraderSide())) == ["value.keys"]
+    assert codes(checks.run_check(table, {"A": {}, "B": {"depth": 2}}, GraderSide())) == ["value.fields"]
 
 
-def test_value_check_expected_from_a_formula():
-    spec = Spec("n", "value", {"type": "int", "expected_from": "cnnkit.params:conv2d_params", "args": [32, 5, 3]})
-    assert checks.run_check(spec, 32 * 25 * 3 + 32, ctx()).passed
+@pytest.fixture(scope="module")
+def shapes():
+    """A learnable 10-class stand-in and a private holdout drawn with another seed."""
+    data = synthetic.shapes(10, (16, 16), 3, n_train_per_class=40, n_test_per_class=10, seed=0)
+    holdout = synthetic.shapes(10, (16, 16), 3, n_train_per_class=1, n_test_per_class=30, seed=99)
+    return data, (holdout.x_test, holdout.y_test)
 
 
-def test_accuracy_check_detects_a_reported_number_that_is_not_true(keras):
-    model = small_cnn(keras, units=3)
-    x = np.zeros((30, 32, 32, 3), dtype="float32")
-    y = np.full(30, 2)   # an untrained model will rarely say "2" for all
-    spec = Spec("acc", "accuracy", {"threshold": 0.0})
-    predicted = model.predict(x, verbose=0).argmax(1)
-    truth = float((predicted == y).mean())
-    outcome = checks.run_check(spec, model, ctx(x=x, y=y, reported=0.99))
-    assert outcome.details["accuracy"] == pytest.approx(truth)
-    assert ("accuracy.reported_mismatch" in {m.code for m in outcome.failures}) == (abs(truth - 0.99) > 0.05)
+@pytest.fixture(scope="module")
+def trained(keras, shapes):
+    """A small CNN trained on the stand-in (and one trained on its test split only, memorising it)."""
+    data, _ = shapes
+    keras.utils.set_random_seed(0)
+
+    def fit(x, y, epochs):
+        model = small_cnn(keras, shape=(16, 16, 3))
+        model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        history = model.fit(x.astype("float32") / 255, y, epochs=epochs, batch_size=32, verbose=0,
+                            validation_data=(data.x_test.astype("float32") / 255, data.y_test))
+        return model, history.history
+
+    return {"good": fit(data.x_train, data.y_train, 12), "on_test": fit(data.x_test, data.y_test, 60)}
 
 
-def test_accuracy_check_refuses_wrong_number_of_outputs(keras):
-    spec = Spec("acc", "accuracy", {"threshold": 0.1})
-    outcome = checks.run_check(spec, small_cnn(keras, units=20), ctx(num_classes=10, x=np.zeros((2, 32, 32, 3)),
-                                                                      y=np.zeros(2)))
-    assert [m.code for m in outcome.failures] == ["classifier.units"]
+def test_dataset_facts_are_counted_on_the_students_data(shapes):
+    data, _ = shapes
+    ctx = GraderSide(data)
+    assert checks.run_check(spec("n", "dataset_fact", dataset="d", fact="num_images", type="int"), 500, ctx).passed
+    assert checks.run_check(spec("s", "dataset_fact", dataset="d", fact="split_sizes"), [400, 100], ctx).passed
+    assert not checks.run_check(spec("n", "dataset_fact", dataset="d", fact="num_images", type="int"), 60000,
+                                ctx).passed
+
+
+def test_class_indices_must_be_distinct_images_of_that_class(shapes):
+    data, _ = shapes
+    s = spec("ships", "class_indices", dataset="d", class_name=data.class_names[3], count=3)
+    right = np.flatnonzero(data.y_train == 3)[:3]
+    assert checks.run_check(s, {"array": right}, GraderSide(data)).passed
+    assert "indices.repeated" in codes(checks.run_check(s, {"array": np.repeat(right[:1], 3)}, GraderSide(data)))
+    wrong = np.flatnonzero(data.y_train == 4)[:3]
+    assert codes(checks.run_check(s, {"array": wrong}, GraderSide(data))) == ["indices.class"]
+
+
+def test_accuracy_is_measured_on_the_holdout_and_untrained_or_constant_models_fail(keras, shapes, trained):
+    data, holdout = shapes
+    s = spec("acc", "accuracy", dataset="d", threshold=0.5, num_classes=10)
+    good = checks.run_check(s, trained["good"][0], GraderSide(data, holdout, num_classes=10))
+    assert good.passed, good.failures
+    assert good.details["n"] == len(holdout[1])
+    untrained = checks.run_check(s, small_cnn(keras, shape=(16, 16, 3)), GraderSide(data, holdout))
+    assert codes(untrained) == ["accuracy.low"]
+    constant = small_cnn(keras, shape=(16, 16, 3))
+    weights = constant.layers[-1].get_weights()
+    constant.layers[-1].set_weights([np.zeros_like(weights[0]), np.eye(10)[0] * 10])   # always class 0
+    assert codes(checks.run_check(s, constant, GraderSide(data, holdout))) == ["accuracy.low"]
+
+
+def test_a_model_fitted_to_the_test_set_is_caught(trained, shapes):
+    data, holdout = shapes
+    s = spec("acc", "accuracy", dataset="d", threshold=0.2)
+    outcome = checks.run_check(s, trained["on_test"][0], GraderSide(data, holdout))
+    assert "accuracy.test_overfit" in codes(outcome), outcome.details
+
+
+def test_a_reported_accuracy_must_be_the_models_on_x_test(trained, shapes):
+    data, holdout = shapes
+    model = trained["good"][0]
+    s = spec("acc", "accuracy", dataset="d", threshold=0.1)
+    measured = checks.run_check(s, model, GraderSide(data, holdout)).details["public_accuracy"]
+    assert checks.run_check(s, model, GraderSide(data, holdout, values={("acc", "reported"): measured})).passed
+    lie = GraderSide(data, holdout, values={("acc", "reported"): 0.99})
+    assert "accuracy.reported_mismatch" in codes(checks.run_check(s, model, lie))
+    percent = GraderSide(data, holdout, values={("acc", "reported"): measured * 100})
+    assert "accuracy.reported_type" in codes(checks.run_check(s, model, percent))
+
+
+def test_wrong_number_of_outputs_is_reported_before_measuring(keras, shapes):
+    data, holdout = shapes
+    s = spec("acc", "accuracy", dataset="d", threshold=0.1, num_classes=10)
+    assert codes(checks.run_check(s, small_cnn(keras, units=20, shape=(16, 16, 3)), GraderSide(data, holdout))) \
+        == ["classifier.units"]
+
+
+def test_a_confusion_matrix_must_be_of_the_models_predictions_on_x_test(trained, shapes):
+    from sklearn.metrics import confusion_matrix
+
+    data, _ = shapes
+    model = trained["good"][0]
+    ctx = GraderSide(data, related={"acc": model})
+    s = spec("cm", "confusion_matrix", num_classes=10, model="acc", dataset="d", split="test")
+    y_pred = model.predict(data.x_test.astype("float32") / 255, verbose=0).argmax(1)
+    honest = {"cm": confusion_matrix(data.y_test, y_pred, labels=range(10)), "y_true": data.y_test, "y_pred": y_pred}
+    assert checks.run_check(s, honest, ctx).passed
+    perfect = {"cm": confusion_matrix(data.y_test, data.y_test, labels=range(10)), "y_true": data.y_test,
+               "y_pred": data.y_test}                       # y_pred = y_test: consistent, but not the model's
+    assert codes(checks.run_check(s, perfect, ctx)) == ["cm.not_model_predictions"]
+    transposed = dict(honest, cm=honest["cm"].T)
+    assert "cm.inconsistent" in codes(checks.run_check(s, transposed, ctx))
+
+
+def test_best_and_worst_class_and_one_prediction_are_recomputed(trained, shapes):
+    from cnnkit.evaluate import per_class_accuracy
+
+    data, _ = shapes
+    model = trained["good"][0]
+    ctx = GraderSide(data, related={"acc": model})
+    probs = model.predict(data.x_test.astype("float32") / 255, verbose=0)
+    per_class = per_class_accuracy(data.y_test, probs.argmax(1), num_classes=10)
+    best = data.class_names[int(np.argmax(per_class))]
+    s = spec("best", "class_extreme", which="best", model="acc", dataset="d", split="test")
+    assert checks.run_check(s, best, ctx).passed
+    worst_only = [data.class_names[c] for c in range(10) if per_class[c] < per_class.max() - 0.2]
+    if worst_only:
+        assert codes(checks.run_check(s, worst_only[0], ctx)) == ["extreme.wrong"]
+    p = spec("p", "prediction", model="acc", dataset="d", split="test", index=7, field="probability")
+    assert checks.run_check(p, float(probs[7].max()), ctx).passed
+    assert codes(checks.run_check(p, float(probs[7].max()) * 100, ctx)) == ["prediction.probability"]
+    c = spec("c", "prediction", model="acc", dataset="d", split="test", index=7)
+    assert checks.run_check(c, data.class_names[int(probs[7].argmax())], ctx).passed
+
+
+def test_history_accepts_keras2_names_and_catches_validation_on_test(trained, shapes):
+    data, _ = shapes
+    model, history = trained["good"]
+    s = spec("h", "history", keys=["loss", "accuracy", "val_loss"], min_epochs=2, model="acc",
+             not_validated_on="test", dataset="d")
+    ctx = GraderSide(data, related={"acc": model})
+    outcome = checks.run_check(s, history, ctx)           # the fixture validated on x_test
+    assert codes(outcome) == ["history.validated_on_test"]
+    honest = dict(history, val_loss=[v * 1.3 for v in history["val_loss"]])
+    keras2 = {("acc" if k == "accuracy" else k): v for k, v in honest.items()}
+    outcome = checks.run_check(s, keras2, ctx)
+    assert outcome.passed and [m.code for m in outcome.notes] == ["history.keras2_name"]
+    assert codes(checks.run_check(s, {"loss": ["x"]}, ctx)) == ["history.malformed"]
+
+
+def test_a_time_the_student_reports_must_fit_what_the_grader_measured():
+    s = spec("t", "cell_time", cell="train")
+    ctx = GraderSide(measurements={"cpu:train": 20.0})
+    assert checks.run_check(s, 18.5, ctx).passed
+    assert codes(checks.run_check(s, 500.0, ctx)) == ["time.mismatch"]
+    assert codes(checks.run_check(s, 0.0, ctx)) == ["time.positive"]
+    assert codes(checks.run_check(s, 18.5, GraderSide())) == ["time.unmeasured"]
 
 
 def test_figure_summary_and_check():
@@ -183,99 +407,109 @@ def test_figure_summary_and_check():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from cnnkit.checks.kinds.figures import summarize_figure
+
     fig, axes = plt.subplots(2, 5)
     for i, ax in enumerate(axes.flat):
         ax.imshow(np.zeros((4, 4)))
         ax.set_title(f"class{i} ({i})")
-    summary = checks.summarize_figure(fig)
+    summary = summarize_figure(fig)
     assert summary["grid"] == [2, 5] and len(summary["axes"]) == 10
-    spec = Spec("grid", "figure", {"axes": 10, "grid": [2, 5], "images": True, "title_pattern": r"\w+ \(\d\)"})
-    assert checks.run_check(spec, summary, ctx()).passed
+    s = spec("grid", "figure", axes=10, grid=[2, 5], images=True, title_pattern=r"\w+ \(\d\)")
+    assert checks.run_check(s, summary, GraderSide()).passed
     axes[0, 0].set_title("airplane")
-    outcome = checks.run_check(spec, checks.summarize_figure(fig), ctx())
-    assert [m.code for m in outcome.failures] == ["figure.title_pattern"]
+    assert codes(checks.run_check(s, summarize_figure(fig), GraderSide())) == ["figure.title_pattern"]
     plt.close(fig)
+    assert codes(checks.run_check(s, {"axes": "forged"}, GraderSide())) == ["figure.not_figure"]
 
 
-def test_confusion_matrix_must_match_its_predictions():
-    from sklearn.metrics import confusion_matrix
-
-    y_true, y_pred = np.array([0, 1, 2, 2, 1]), np.array([0, 2, 2, 2, 1])
-    cm = confusion_matrix(y_true, y_pred)
-    spec = Spec("cm", "confusion_matrix", {"num_classes": 3})
-    assert checks.run_check(spec, {"cm": cm, "y_true": y_true, "y_pred": y_pred}, ctx()).passed
-    outcome = checks.run_check(spec, {"cm": cm.T, "y_true": y_true, "y_pred": y_pred}, ctx())
-    assert [m.code for m in outcome.failures] == ["cm.inconsistent"]
-
-
-def test_history_check_wants_validation_curves():
-    spec = Spec("h", "history", {"keys": ["loss", "val_loss"], "min_epochs": {"smoke": 2, "full": 10}})
-    assert checks.run_check(spec, {"loss": [1.0, 0.5], "val_loss": [1.1, 0.7]}, ctx()).passed
-    outcome = checks.run_check(spec, {"loss": [1.0]}, ctx())
-    assert {m.code for m in outcome.failures} == {"history.keys", "history.epochs"}
-
-
-def test_assert_helpers_raise_assertion_errors_with_messages(keras):
+def test_layers_and_parameter_diagnoses(keras):
     model = small_cnn(keras)
-    checks.assert_output_shape(model, (None, 10))
-    with pytest.raises(AssertionError, match=r"\(None, 10\); expected \(None, 3\)"):
-        checks.assert_output_shape(model, (None, 3), lang="en")
-    with pytest.raises(AssertionError, match="is 3; expected 4"):
-        checks.assert_exact(3, 4, key="answer", lang="en")
-    with pytest.raises(AssertionError):
-        checks.assert_exact(LyingEquals(), 4)
+    s = spec("p", "params", expected=int(model.count_params()), trainable=5,
+             diagnoses=[{"trainable": int(model.count_params()), "es": "congela la base", "en": "freeze the base"}])
+    outcome = checks.run_check(s, model, GraderSide())
+    assert codes(outcome) == ["params.diagnosis"] and outcome.failures[0].render("en") == "freeze the base"
+    has = spec("l", "contains_layers", layers=["Conv2D", "Random*"],
+               hints={"Random*": {"es": "pon el aumento", "en": "add the augmentation"}})
+    outcome = checks.run_check(has, model, GraderSide())
+    assert codes(outcome) == ["layers.missing"] and "add the augmentation" in outcome.failures[0].render("en")
+    dense = spec("d", "layer_attrs", type="Dense", attrs=["units", "activation"], expected=[[10, "softmax"]])
+    assert checks.run_check(dense, model, GraderSide()).passed
 
 
-def test_verify_returns_none_so_nbgrader_sees_no_partial_credit(tmp_path, monkeypatch):
-    spec_dir = tmp_path / "specs"
-    spec_dir.mkdir()
-    (spec_dir / "mini.toml").write_text('[assignment]\nid = "mini"\n[checks.answer]\nkind = "value"\n'
-                                        'type = "int"\nexpected = 7\n')
-    monkeypatch.setenv("CNNKIT_SPECS_PATH", str(spec_dir))
-    monkeypatch.setenv(artifacts.ARTIFACTS_ENV, str(tmp_path / "art"))
+# --------------------------------------------------------------------------- the in-kernel API
+
+@pytest.fixture
+def mini(tmp_path, monkeypatch):
+    """A public manifest with one visible key, as a release folder holds it."""
+    folder = tmp_path / "assignments" / "mini"
+    folder.mkdir(parents=True)
+    (folder / "assignment.toml").write_text('[assignment]\nid = "mini"\n[checks.answer]\nkind = "value"\n'
+                                            'type = "int"\nexpected = 7\n')
+    monkeypatch.setenv("CNNKIT_ASSIGNMENT_PATH", str(tmp_path / "assignments"))
+    monkeypatch.delenv(artifacts.ARTIFACTS_ENV, raising=False)
+    return tmp_path
+
+
+def test_a_students_own_run_checks_public_keys_and_defers_hidden_ones(mini, capsys):
     checks.use_assignment("mini")
-    assert checks.verify("answer", 7) is None
-    assert json.loads((tmp_path / "art" / "answer.json").read_text()) == 7
+    assert checks.verify("answer", 7) is None          # None: nbgrader sees no partial credit
     with pytest.raises(AssertionError):
         checks.verify("answer", 8)
-    # the grader re-checks the file; a forged file is judged on its content
-    (tmp_path / "art" / "answer.json").write_text("8")
-    assert not verify_key("answer", load_assignment("mini"), tmp_path / "art", "smoke").passed
-    assert verify_key("missing", load_assignment("mini"), tmp_path / "art", "smoke").failures[0].code == \
-        "verify.unknown_key"
+    checks.verify("secret_key", 123)                  # not in the public manifest: graded at submission
+    assert "secret_key" in capsys.readouterr().out
 
 
-def test_keys_in_source_reads_verify_calls_in_order():
+def test_a_graded_kernel_only_exports_and_judges_nothing(mini, monkeypatch):
+    art = mini / "art"
+    kinds = mini / "kinds.json"
+    kinds.write_text(json.dumps({"answer": "value", "hidden_model": "accuracy"}))
+    monkeypatch.setenv(artifacts.ARTIFACTS_ENV, str(art))
+    monkeypatch.setenv(checks.EXPORT_KINDS_ENV, str(kinds))
+    checks.use_assignment("mini")
+    assert checks.verify("answer", 8) is None          # wrong, but the kernel decides nothing
+    assert json.loads((art / "answer.json").read_text()) == 8
+    checks.verify("answer", 7, reported=0.5)
+    assert json.loads((art / "answer.reported.json").read_text()) == 0.5
+    with pytest.raises(AssertionError):                # still: only plain, exactly typed values travel
+        checks.verify("answer", LyingEquals())
+
+
+def test_keys_in_source_and_hidden_parts():
+    from autograder.verify import keys_in_source, split_hidden
+
     source = "%matplotlib inline\n# test\nchecks.verify('b', x)\nverify(\"a\", y)\nother('c', z)\n"
     assert keys_in_source(source) == ["b", "a"]
     assert keys_in_source("checks.verify('k', x) (") == ["k"]   # syntax error: regex fallback
+    visible, hidden = split_hidden("a\n### BEGIN HIDDEN TESTS\nb\n### END HIDDEN TESTS\nc")
+    assert visible == "a\nc" and hidden == "b"
 
 
-def test_every_course_spec_parses_and_names_known_kinds_and_references():
-    from autograder.specs import available_assignments
+def test_every_course_manifest_parses_and_names_known_kinds_and_references():
+    from autograder.manifest import assignment_ids, load_assignment
     from cnnkit.models import names
 
-    for assignment_id in available_assignments():
-        spec = load_assignment(assignment_id)
-        for key, check in spec.specs.items():
-            assert check.kind in checks.KINDS, (assignment_id, key)
+    ids = assignment_ids()
+    assert len(ids) >= 6
+    for assignment_id in ids:
+        assignment = load_assignment(assignment_id)
+        for key, check in assignment.manifest.checks.items():
             if "reference" in check.options:
                 assert check.options["reference"] in names(), (assignment_id, key)
 
 
 def test_every_registered_message_renders_in_both_languages_after_load_all():
+    import autograder.report  # noqa: F401  (adds the grader's message modules)
+
     messages.load_all()
-    assert any(code.startswith("static.") for code in messages.codes())
-    assert any(code.startswith("compat.") for code in messages.codes())
+    for prefix in ("static.", "compat.", "accuracy.", "sandbox.", "ui."):
+        assert any(code.startswith(prefix) for code in messages.codes()), prefix
     for code in messages.codes():
         for lang in messages.LANGUAGES:
-            assert messages._CATALOGUE[code][lang].strip(), (code, lang)
+            assert messages._CATALOGUE[code][lang].strip() or code == "sandbox.unknown", (code, lang)
 
 
-def test_stored_static_findings_render_as_sentences_in_feedback():
-    from autograder import report
-
-    result = {"findings": [{"code": "static.optimizer_lr", "severity": "warning", "cell_index": 3, "line": 2,
-                            "params": {"optimizer": "SGD", "value": "0.01"}}], "keras2": []}
-    [hint] = report.hints(result, "en")
-    assert "learning_rate=0.01" in hint["text"] and "static.optimizer_lr" not in hint["text"]
+def test_a_nested_message_renders_in_the_outer_language():
+    text = messages.render("accuracy.low", "en", got=0.1, threshold=0.2,
+                           where=messages.nested("accuracy.where_holdout", n=1000))
+    assert "the grader's own 1000 images" in text

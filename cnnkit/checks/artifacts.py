@@ -180,11 +180,15 @@ def _require_keras_model(obj: Any) -> None:
 
 
 def _model_json(model: Any) -> str:
+    """The model's architecture as JSON, without its compile settings (exported apart: a custom
+    learning-rate schedule must not make the architecture unreadable)."""
     _require_keras_model(model)
     try:
-        return model.to_json()
+        config = json.loads(model.to_json())
     except Exception as exc:  # subclassed models have no config
         raise ArtifactError("artifact.model_config", error=f"{type(exc).__name__}: {exc}") from exc
+    config.pop("compile_config", None)
+    return json.dumps(config)
 
 
 def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
@@ -351,6 +355,9 @@ def model_from_json(text: str):
     """
     import keras
 
-    config = _zero_initializers(json.loads(text))
+    config = json.loads(text)
+    if isinstance(config, dict):
+        config.pop("compile_config", None)      # architecture only: never rebuild an optimizer or a loss
+    config = _zero_initializers(config)
     with keras.saving.custom_object_scope({}):
         return keras.models.model_from_json(json.dumps(config))
