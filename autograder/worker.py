@@ -222,7 +222,7 @@ def _cell_errors(cell) -> list[dict]:
 def _prepare_kernel(job: Job, assignment, workdir: Path):
     """The kernel's scratch space, public manifest and sandbox; returns ``(sandbox, artifacts dir)``."""
     from .kernel import KernelSandbox
-    from .release import public_manifest_text
+    from .manifest import public_manifest_text
 
     scratch = workdir / "kernel"
     artifacts_dir = scratch / "artifacts"

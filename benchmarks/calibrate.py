@@ -50,13 +50,17 @@ def run_solution(assignment, seed: int, profile: str, workdir: Path, timeout: in
     import nbformat
     from nbclient import NotebookClient
 
-    from autograder.course import build_course
-    from autograder.release import public_manifest_text
-    from autograder.submissions import fill_release, solution_answers
+    from autograder.manifest import public_manifest_text
+    from autograder.submissions import solution_answers
 
-    course = build_course(assignment.id, assignment.source_notebook, workdir / "course")
-    release = nbformat.read(str(course.release_notebook), as_version=4)
-    nb = fill_release(release, solution_answers(nbformat.read(str(assignment.source_notebook), as_version=4)))
+    # The source notebook with its solutions: hidden tests included, as the grader restores them.
+    source = nbformat.read(str(assignment.source_notebook), as_version=4)
+    answers = solution_answers(source)
+    nb = source
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in answers and cell.cell_type == "code":
+            cell.source = answers[grade_id]
     for cell in nb.cells:
         if cell.metadata.get("nbgrader", {}).get("grade_id") == "setup":
             cell.source, count = re.subn(r"setup\(seed=\d+", f"setup(seed={seed}", cell.source)

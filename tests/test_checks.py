@@ -65,9 +65,10 @@ class GraderSide(Context):
 
     side = "grader"
 
-    def __init__(self, data=None, holdout=None, related=None, values=None, measurements=None, num_classes=None):
+    def __init__(self, data=None, holdout=None, related=None, values=None, measurements=None, num_classes=None,
+                 compiled=None):
         super().__init__("smoke", FakeManifest(num_classes))
-        self._data, self._holdout = data, holdout
+        self._data, self._holdout, self._compiled = data, holdout, dict(compiled or {})
         self._related, self._values = dict(related or {}), dict(values or {})
         self._measurements = dict(measurements or {})
 
@@ -87,6 +88,9 @@ class GraderSide(Context):
 
     def measurement(self, name):
         return self._measurements.get(name)
+
+    def compile_info(self, key):
+        return self._compiled.get(key, {})
 
 
 def codes(outcome):
@@ -382,7 +386,7 @@ def test_history_accepts_keras2_names_and_catches_validation_on_test(trained, sh
     model, history = trained["good"]
     s = spec("h", "history", keys=["loss", "accuracy", "val_loss"], min_epochs=2, model="acc",
              not_validated_on="test", dataset="d")
-    ctx = GraderSide(data, related={"acc": model})
+    ctx = GraderSide(data, related={"acc": model}, compiled={"acc": {"optimizer_iterations": 12 * 13}})
     outcome = checks.run_check(s, history, ctx)           # the fixture validated on x_test
     assert codes(outcome) == ["history.validated_on_test"]
     honest = dict(history, val_loss=[v * 1.3 for v in history["val_loss"]])
@@ -390,6 +394,40 @@ def test_history_accepts_keras2_names_and_catches_validation_on_test(trained, sh
     outcome = checks.run_check(s, keras2, ctx)
     assert outcome.passed and [m.code for m in outcome.notes] == ["history.keras2_name"]
     assert codes(checks.run_check(s, {"loss": ["x"]}, ctx)) == ["history.malformed"]
+    untrained = GraderSide(data, related={"acc": model}, compiled={"acc": {"optimizer_iterations": 0}})
+    assert "history.not_trained" in codes(checks.run_check(s, honest, untrained))
+    assert "history.no_model" in codes(checks.run_check(s, honest, GraderSide(data)))
+
+
+def test_a_figure_must_show_the_datasets_images_and_the_real_training_curves(shapes):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from cnnkit.checks.kinds.figures import summarize_figure
+
+    data, _ = shapes
+    fig, axes = plt.subplots(1, 3)
+    for label, ax in enumerate(axes):
+        ax.imshow(data.x_train[np.flatnonzero(data.y_train == label)[0]] / 255.0)   # [0, 1] floats are fine
+    s = spec("f", "figure", dataset="d", images_from="train", first_of_class=True)
+    assert checks.run_check(s, summarize_figure(fig), GraderSide(data)).passed
+    axes[1].images[0].set_data(data.x_train[np.flatnonzero(data.y_train == 1)[1]])
+    assert codes(checks.run_check(s, summarize_figure(fig), GraderSide(data))) == ["figure.image_not_first"]
+    axes[2].images[0].set_data(np.zeros((16, 16, 3), dtype=np.uint8))
+    assert "figure.image_unknown" in codes(checks.run_check(s, summarize_figure(fig), GraderSide(data)))
+    plt.close(fig)
+    history = {"loss": [1.0, 0.5, 0.25], "val_loss": [1.1, 0.7, 0.6]}
+    fig, ax = plt.subplots()
+    ax.plot(history["loss"])
+    ax.plot(history["val_loss"])
+    curves = spec("c", "figure", lines_from="h")
+    assert checks.run_check(curves, summarize_figure(fig), GraderSide(related={"h": history})).passed
+    ax.plot([0.9, 0.1, 0.05])                         # a curve the training never produced
+    assert codes(checks.run_check(curves, summarize_figure(fig), GraderSide(related={"h": history}))) == \
+        ["figure.lines_not_history"]
+    plt.close(fig)
 
 
 def test_a_time_the_student_reports_must_fit_what_the_grader_measured():

@@ -58,7 +58,44 @@ messages.register({
         "es": "se esperaba una figura de matplotlib, no {type}",
         "en": "expected a matplotlib figure, not {type}",
     },
+    "figure.image_unknown": {
+        "es": "la imagen del panel {index} no es ninguna imagen de {split}",
+        "en": "the image of panel {index} is none of the {split} images",
+    },
+    "figure.image_class": {
+        "es": "la imagen del panel {index} no es de la clase «{expected}»",
+        "en": "the image of panel {index} is not of class '{expected}'",
+    },
+    "figure.image_not_first": {
+        "es": "el panel {index} debe mostrar la primera imagen de {split} de la clase {label} ({name})",
+        "en": "panel {index} must show the first {split} image of class {label} ({name})",
+    },
+    "figure.lines_not_history": {
+        "es": "las curvas del panel {index} no son las del historial de entrenamiento «{history}»",
+        "en": "the curves of panel {index} are not those of the training history '{history}'",
+    },
+    "figure.history_invalid": {
+        "es": "las curvas dibujan el historial «{history}», que no es el de un entrenamiento de este modelo",
+        "en": "the curves plot the history '{history}', which is not this model's training",
+    },
 })
+
+MAX_POINTS = 1000          # y-data kept per curve: plenty for a training history
+
+
+def image_fingerprint(array) -> int | None:
+    """The fingerprint of an image as shown: 0-255 pixels (a [0, 1] float image is scaled back)."""
+    import hashlib
+
+    import numpy as np
+
+    x = np.asarray(array)
+    if x.dtype.kind == "f":
+        x = np.clip(np.rint(x * 255.0) if x.size and np.nanmax(x) <= 1.0 else np.rint(x), 0, 255)
+    x = np.ascontiguousarray(x.astype(np.uint8))
+    if x.ndim == 2:
+        x = x[..., None]
+    return int.from_bytes(hashlib.blake2b(x.tobytes(), digest_size=8).digest(), "little")
 
 
 def summarize_figure(fig: Any) -> dict:
@@ -85,6 +122,10 @@ def summarize_figure(fig: Any) -> dict:
             "images": len(ax.images), "lines": len(ax.lines), "patches": len(ax.patches),
             "collections": len(ax.collections), "legend": ax.get_legend() is not None,
             "position": position,
+            # What the panel shows, so the grader can tell which images and which numbers:
+            # each image's fingerprint, each curve's y values.
+            "image_fingerprints": [str(image_fingerprint(image.get_array())) for image in ax.images[:4]],
+            "lines_y": [[float(v) for v in list(line.get_ydata())[:MAX_POINTS]] for line in ax.lines[:8]],
         })
     suptitle = fig._suptitle.get_text() if getattr(fig, "_suptitle", None) is not None else ""
     return {"axes": panels, "grid": grid, "suptitle": suptitle}
@@ -106,6 +147,12 @@ def summarize_figure(fig: Any) -> dict:
           "min_lines": Option("int", None, "every panel has at least this many curves"),
           "labels": Option("list", [], "axes that must be labelled: 'x', 'y'"),
           "legend": Option("bool", False, "every panel has a legend"),
+          "images_from": Option("str", None, "every panel shows an image of this split of `dataset`"),
+          "images_of_class": Option("str", None, "with images_from: every image is of this class"),
+          "first_of_class": Option("bool", False, "with images_from: panel k shows the split's first image of "
+                                                  "class k"),
+          "lines_from": Option("str", None, "key of a history: every panel's curves are series of it, and that "
+                                            "history passes its own check (the real training's)"),
       })
 def _check_figure(summary: dict, spec: Spec, ctx) -> CheckOutcome:
     """Panels, grid, titles, images, curves, labels and legends of a figure."""
@@ -143,9 +190,68 @@ def _check_figure(summary: dict, spec: Spec, ctx) -> CheckOutcome:
             outcome.fail("figure.legend", index=i)
     if spec.option("distinct_titles") and len(set(texts)) != len(texts):
         outcome.fail("figure.titles_repeated")
+    if spec.option("images_from"):
+        _check_images(panels, spec, ctx, outcome)
+    if spec.option("lines_from"):
+        _check_lines(panels, spec, ctx, outcome)
     if spec.option("bars_per_class") and class_names is not None:
         bars = int(panels[0].get("patches", 0)) if panels else 0
         if bars != len(class_names):
             outcome.fail("figure.bars", index=1, got=bars, expected=len(class_names))
     del outcome.failures[spec.option("max_messages"):]
     return outcome
+
+
+def _check_images(panels: list, spec: Spec, ctx, outcome: CheckOutcome) -> None:
+    import numpy as np
+
+    from ..context import select
+
+    split = spec.option("images_from")
+    x, y = select(ctx, spec, split)
+    prints = [image_fingerprint(img) for img in x]
+    label_of = {}
+    for fingerprint, label in zip(prints, np.asarray(y).tolist()):
+        label_of.setdefault(fingerprint, label)
+    names = ctx.dataset(spec.option("dataset")).class_names
+    first = {}
+    for fingerprint, label in zip(prints, np.asarray(y).tolist()):
+        first.setdefault(label, fingerprint)
+    wanted = spec.option("images_of_class")
+    for i, panel in enumerate(panels, start=1):
+        shown = [int(f) for f in panel.get("image_fingerprints", []) if str(f).isdigit()]
+        if not shown:
+            continue                     # "images" already says the panel shows none
+        if shown[0] not in label_of:
+            outcome.fail("figure.image_unknown", index=i, split=split)
+        elif wanted is not None and names[label_of[shown[0]]] != wanted:
+            outcome.fail("figure.image_class", index=i, expected=wanted)
+        elif spec.option("first_of_class") and first.get(i - 1) != shown[0]:
+            outcome.fail("figure.image_not_first", index=i, split=split, label=i - 1,
+                         name=names[i - 1] if i - 1 < len(names) else "?")
+
+
+def _check_lines(panels: list, spec: Spec, ctx, outcome: CheckOutcome) -> None:
+    import numpy as np
+
+    from ..artifacts import ArtifactError
+    from ..spec import get_kind
+
+    key = spec.option("lines_from")
+    try:
+        history = ctx.related(key)
+    except ArtifactError as exc:
+        outcome.fail(exc.code, **exc.params)
+        return
+    series = [np.asarray(v, dtype=float) for v in history.values() if isinstance(v, list)] \
+        if isinstance(history, dict) else []
+    for i, panel in enumerate(panels, start=1):
+        for line in panel.get("lines_y", []):
+            y = np.asarray(line, dtype=float)
+            if not any(len(s) == len(y) and np.allclose(s, y, rtol=1e-5, atol=1e-8) for s in series):
+                outcome.fail("figure.lines_not_history", index=i, history=key)
+                break
+    history_spec = ctx.manifest.checks.get(key) if ctx.manifest is not None else None
+    if history_spec is not None and ctx.side == "grader":
+        if not get_kind(history_spec.kind).check(history, history_spec, ctx).passed:
+            outcome.fail("figure.history_invalid", history=key)

@@ -48,6 +48,10 @@ messages.register({
         "en": "the history has {epochs} epochs, but the model's optimizer took only {steps} steps: "
               "the history is not this model's training",
     },
+    "history.no_model": {
+        "es": "el historial no viene con el modelo entrenado («{model}»): entrena ese modelo en este cuaderno",
+        "en": "the history does not come with its trained model ('{model}'): train that model in this notebook",
+    },
     "history.validated_on_test": {
         "es": "la pérdida de validación de la época {epoch} ({val:.4f}) es la del modelo sobre el conjunto de test "
               "({test:.4f}): validaste con el test; separa la validación de los datos de entrenamiento "
@@ -134,9 +138,16 @@ def _check_history(history: Any, spec: Spec, ctx) -> CheckOutcome:
         outcome.fail("history.not_finite")
     model_key = spec.option("model")
     if model_key and ctx.side == "grader":
-        steps = ctx.compile_info(model_key).get("optimizer_iterations")
-        if type(steps) is int and steps < epochs:
-            outcome.fail("history.not_trained", epochs=epochs, steps=steps)
+        # A history travels with the model it trained: no model, or a model whose optimizer took
+        # fewer steps than the history has epochs, means the history is not that training's.
+        try:
+            ctx.related(model_key)
+        except ArtifactError as exc:
+            outcome.fail("history.no_model", model=model_key)
+        else:
+            steps = ctx.compile_info(model_key).get("optimizer_iterations")
+            if type(steps) is not int or steps < epochs:
+                outcome.fail("history.not_trained", epochs=epochs, steps=steps if type(steps) is int else 0)
     split = spec.option("not_validated_on")
     if split and model_key and history.get("val_loss"):
         _validated_on(history["val_loss"], split, spec, ctx, outcome)
