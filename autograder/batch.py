@@ -249,8 +249,7 @@ def _data_views(assignment, profile: str, root: Path) -> Path | None:
     """Full profile: the public part of each dataset the assignment uses, saved for the kernel to read."""
     if profile == "smoke" or not assignment.manifest.datasets:
         return None
-    from cnnkit.data import course_dataset
-    from cnnkit.data._course import save_view, view_path
+    from cnnkit.data import course_dataset, save_view, view_path
 
     views = root / "views"
     for name in assignment.manifest.datasets:

@@ -10,7 +10,8 @@ The kernel, and every process it starts, runs under ``bwrap`` (Debian package
   namespace (no network: Jupyter's messages travel over unix sockets in the
   scratch directory), IPC and UTS namespaces, and a session of its own;
 * a filesystem of read-only binds: the system's libraries, the Python
-  installation, the ``cnnkit`` package, the assignment's *public* manifest and
+  installation, the ``cnnkit`` package (without ``cnnkit.models``: the reference
+  builders are the architecture exercises' answers), the assignment's *public* manifest and
   (full profile) the public part of each dataset; one writable directory, the
   submission's scratch space (its working directory, home, artifacts);
   a small ``/tmp``. Not visible: the solutions, the instructor manifest and
@@ -180,6 +181,10 @@ class KernelSandbox:
         args += ["--proc", "/proc", "--dev", "/dev"]
         for device in sorted(Path("/dev").glob("nvidia*")):   # a GPU runner's devices
             args += ["--dev-bind", str(device), str(device)]
+        # The reference builders are the architecture exercises' answers: hidden from submissions
+        # (an empty, read-only folder over the subpackage), so none can answer with them.
+        models = Path(cnnkit.__file__).resolve().parent / "models"
+        args += ["--tmpfs", str(models), "--remount-ro", str(models)]
         args += ["--bind", str(self.scratch), str(self.scratch), "--chdir", str(self.scratch)]
         weights = _keras_models_dir()
         if weights is not None:

@@ -142,14 +142,23 @@ class GraderContext(Context):
         self.measurements = dict(measurements or {})
         self.scratch = Path(scratch) if scratch else None
         self._loaded: dict[str, Any] = {}
+        self._by_content: dict[tuple, Any] = {}
 
     def related(self, key: str) -> Any:
         if key not in self._loaded:
             spec = self.manifest.checks.get(key)
             if spec is None:
                 raise ArtifactError("verify.unknown_key", key=key)
+            fmt = get_kind(spec.kind).fmt
             try:
-                self._loaded[key] = artifacts.load(key, get_kind(spec.kind).fmt, self.artifacts_dir)
+                # A model verified under several keys is rebuilt once (VGG-19's config: seconds and GBs).
+                content = (fmt, _digest(self.artifacts_dir, key, fmt)) if fmt in ("config", "model") else None
+                if content is not None and content in self._by_content:
+                    self._loaded[key] = self._by_content[content]
+                else:
+                    self._loaded[key] = artifacts.load(key, fmt, self.artifacts_dir)
+                    if content is not None:
+                        self._by_content[content] = self._loaded[key]
             except ArtifactError as exc:
                 self._loaded[key] = exc
         value = self._loaded[key]
@@ -186,6 +195,16 @@ class GraderContext(Context):
             return None
         path = self.scratch / Path(name).name
         return path if path.is_file() and not path.is_symlink() else None
+
+
+def _digest(directory: Path, key: str, fmt: str) -> str:
+    """A digest of the files of a model artifact (raises ArtifactError like loading would)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for suffix in artifacts.SUFFIXES[fmt][:2]:
+        digest.update(artifacts.read_untrusted(artifacts.path_for(directory, key, suffix), key))
+    return digest.hexdigest()
 
 
 def verify_key(key: str, ctx: GraderContext) -> CheckResult:

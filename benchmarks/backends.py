@@ -29,7 +29,7 @@ def measure(backend: str, data: str | None, n: int, epochs: int, batch_size: int
     os.environ["KERAS_BACKEND"] = backend
     import numpy as np
 
-    from cnnkit._runtime import import_keras
+    from cnnkit.runtime import import_keras
     from cnnkit.data import load_cifar10, load_cifar10_sample
 
     keras = import_keras()

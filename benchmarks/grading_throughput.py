@@ -78,7 +78,7 @@ def plain_nbgrader(assignment: str, submissions: list[Path], work: Path, cell_ti
 
 
 def cnnkit_grade(assignment: str, submissions_dir: Path, out: Path, jobs: int) -> tuple[float, int]:
-    cmd = [sys.executable, "-m", "cnnkit.cli", "grade", "--assignment", assignment, "--out", str(out),
+    cmd = [sys.executable, "-m", "autograder.cli", "grade", "--assignment", assignment, "--out", str(out),
            "--jobs", str(jobs), "--force", "--solutions", str(REPO / "solutions"), str(submissions_dir)]
     started = time.monotonic()
     run = subprocess.run(cmd, env=dict(os.environ, CNNKIT_PROFILE="smoke"), capture_output=True, text=True)
@@ -102,7 +102,7 @@ def main() -> int:
     parser.add_argument("--cell-timeout", type=int, default=600)
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args()
-    from cnnkit.release import assignment_ids
+    from autograder.manifest import assignment_ids
 
     if args.copies % 2:
         print(f"warning: --copies {args.copies} is odd: --jobs 2 ends with a round of one notebook",

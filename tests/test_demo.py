@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
     env = dict(os.environ, COLUMNS="120")
-    run = subprocess.run([sys.executable, "-m", "cnnkit.cli", "demo", "--quick", "--out", str(out), "--lang", "en"],
+    run = subprocess.run([sys.executable, "-m", "autograder.cli", "demo", "--quick", "--out", str(out), "--lang", "en"],
                          cwd=REPO, env=env, capture_output=True, text=True, timeout=1500)
     return out, run
 

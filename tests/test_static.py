@@ -6,7 +6,8 @@ import textwrap
 import nbformat
 import pytest
 
-from autograder import messages, static
+from cnnkit import messages
+from autograder import static
 from autograder.static import Finding, analyze_notebook, analyze_source
 
 

@@ -16,19 +16,24 @@ builders use the Keras 3 API only, so they work with the TensorFlow and JAX
 backends. Weights resolution (Keras cache, offline errors, mismatched files)
 lives in :mod:`cnnkit.models._weights`.
 
-=====================  ==================  ===========================================
-name                   default parameters  source
-=====================  ==================  ===========================================
-``keras_cifar10_cnn``  1,250,858 (k=3)     seed 000, ejercicio 2 (1,006,634 with k=5)
-``vgg16_cifar``        33,638,218          seed 000, ejercicio 3a
-``vgg16_features``     14,714,688          seed 000, ejercicios 3c, 4
-``vgg19``              143,667,240         seed 001, parte 1
-``alexnet``            62,378,344          seed 001, parte 2
-``basenet``            24,197              seed 002, apartado 1
-``resnet50_transfer``  25,890,888          seed 002, apartado 3
-``tf_tutorial_cnn``    122,570             seed 003
-``fashion_cnn``        62,346              seed 004
-=====================  ==================  ===========================================
+=====================  ===========================================
+name                   source
+=====================  ===========================================
+``keras_cifar10_cnn``  seed 000, ejercicio 2 (``kernel_size`` 3 or 5)
+``vgg16_cifar``        seed 000, ejercicio 3a
+``vgg16_features``     seed 000, ejercicios 3c, 4
+``vgg19``              seed 001, parte 1
+``alexnet``            seed 001, parte 2
+``basenet``            seed 002, apartado 1
+``resnet50_transfer``  seed 002, apartado 3
+``tf_tutorial_cnn``    seed 003
+``fashion_cnn``        seed 004
+=====================  ===========================================
+
+Their exact parameter counts are what the course's exercises ask students to work out, so
+they are not written here (the package is installed by students): ``tests/test_models.py``
+asserts each one, and ``cnnkit.params.layer_table(model)`` derives them from the formulas.
+The grading sandbox hides this subpackage: a submission cannot answer with it.
 """
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """The model registry: a name → builder table with what each model is for.
 
 Instructors, notebooks and the autograder refer to reference models by name
-(``build("basenet")``); the registered ``default_params`` is a contract that
-the tests check against the built model.
+(``build("basenet")``). Parameter counts are not registered: they are the
+exercises' answers, and students install this package. ``tests/test_models.py``
+holds them and checks every built model against them.
 """
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ class ModelInfo:
     builder: Callable[..., Any]
     description: str
     source: str              # seed and exercise, e.g. "seed 002, apartado 1 (BaseNet)"
-    default_params: int      # count_params() of build(name) with default arguments
     input_shape: tuple[int, int, int]
     num_classes: int | None  # None for feature extractors without a classifier
 
@@ -29,21 +29,19 @@ class ModelInfo:
         return (f"{self.name}: {self.description}\n"
                 f"  source: {self.source}\n"
                 f"  default input {self.input_shape} -> "
-                + (f"{self.num_classes} classes, " if self.num_classes else "features, ")
-                + f"{self.default_params:,} parameters")
+                + (f"{self.num_classes} classes" if self.num_classes else "features"))
 
 
 _REGISTRY: dict[str, ModelInfo] = {}
 
 
-def register(name: str | None = None, *, description: str, source: str, default_params: int,
+def register(name: str | None = None, *, description: str, source: str,
              input_shape: tuple[int, int, int], num_classes: int | None) -> Callable:
     """Decorator adding a builder to the registry under ``name`` (default: its ``__name__``).
 
     Example::
 
-        @register(description="...", source="seed 004", default_params=62_346,
-                  input_shape=(28, 28, 1), num_classes=10)
+        @register(description="...", source="seed 004", input_shape=(28, 28, 1), num_classes=10)
         def fashion_cnn(*, input_shape=(28, 28, 1), num_classes=10, weights=None, name=...):
             ...
     """
@@ -54,8 +52,7 @@ def register(name: str | None = None, *, description: str, source: str, default_
             raise ValueError(f"a model named {key!r} is already registered "
                              f"({_REGISTRY[key].builder.__module__})")
         _REGISTRY[key] = ModelInfo(name=key, builder=builder, description=description,
-                                   source=source, default_params=int(default_params),
-                                   input_shape=tuple(input_shape),
+                                   source=source, input_shape=tuple(input_shape),
                                    num_classes=None if num_classes is None else int(num_classes))
         return builder
 
@@ -82,5 +79,5 @@ def names() -> list[str]:
 
 
 def info(name: str) -> ModelInfo:
-    """Description, course source and default parameter count of a registered model."""
+    """Description, course source, default input shape and classes of a registered model."""
     return _lookup(name)

@@ -15,7 +15,7 @@ __all__ = ["alexnet"]
     description="AlexNet (Krizhevsky et al. 2012), single-tower 96-256-384-384-256 variant "
                 "on 227x227x3, no LRN; dropout 0.5 after fc6 and fc7.",
     source="seed 001, parte 2 (AlexNet vs VGG-19 vs ResNet-50; training on mini-ImageNet)",
-    default_params=62_378_344, input_shape=(227, 227, 3), num_classes=1000,
+    input_shape=(227, 227, 3), num_classes=1000,
 )
 def alexnet(*, input_shape=(227, 227, 3), num_classes: int = 1000, weights=None,
             dropout: float = 0.5, name: str = "alexnet") -> keras.Model:

@@ -21,7 +21,7 @@ __all__ = ["keras_cifar10_cnn", "tf_tutorial_cnn", "basenet", "fashion_cnn"]
     description="The classic Keras cifar10_cnn example: two conv-conv-pool-dropout stages, "
                 "Dense 512, softmax; separate Activation layers as in the original.",
     source="seed 000, ejercicios 2a-2e (3x3 vs 5x5 kernels) and 4a (feature maps)",
-    default_params=1_250_858, input_shape=(32, 32, 3), num_classes=10,
+    input_shape=(32, 32, 3), num_classes=10,
 )
 def keras_cifar10_cnn(*, kernel_size: int = 3, input_shape=(32, 32, 3), num_classes: int = 10,
                       weights=None, name: str | None = None) -> keras.Model:
@@ -40,10 +40,9 @@ def keras_cifar10_cnn(*, kernel_size: int = 3, input_shape=(32, 32, 3), num_clas
     Flatten 2,304; ``k=5``: 32 → 32 → 28 → 14 → 14 → 10 → 5, Flatten 1,600.
     Output ``(None, num_classes)`` softmax probabilities.
 
-    Parameters (10 classes): ``k=3`` → 1,250,858 (convolutions 65,568);
-    ``k=5`` → 1,006,634 (convolutions 181,792). The 5 × 5 model has more
-    parameters in its convolutions but fewer overall, because its smaller last
-    feature map feeds fewer inputs to the 512-unit Dense layer (seed 000, 2e).
+    The 5 × 5 model has more parameters in its convolutions but fewer overall,
+    because its smaller last feature map feeds fewer inputs to the 512-unit
+    Dense layer (seed 000, 2e: the counts are the exercise's answer).
 
     Args:
         kernel_size: side ``m`` of every ``m × m`` convolution kernel (3 or 5 in the seed).
@@ -89,7 +88,7 @@ def keras_cifar10_cnn(*, kernel_size: int = 3, input_shape=(32, 32, 3), num_clas
     description="The TensorFlow 'Convolutional Neural Network' tutorial CNN: "
                 "Conv32-Pool-Conv64-Pool-Conv64, Dense 64, 10-way softmax.",
     source="seed 003 (CIFAR-10 class model), with a correct 10-unit softmax output",
-    default_params=122_570, input_shape=(32, 32, 3), num_classes=10,
+    input_shape=(32, 32, 3), num_classes=10,
 )
 def tf_tutorial_cnn(*, input_shape=(32, 32, 3), num_classes: int = 10, weights=None,
                     name: str = "tf_tutorial_cnn") -> keras.Model:
@@ -102,7 +101,7 @@ def tf_tutorial_cnn(*, input_shape=(32, 32, 3), num_classes: int = 10, weights=N
         Conv2D(64, 3, relu)  → (13, 13, 64)   18,496
         MaxPooling2D(2)      → (6, 6, 64)
         Conv2D(64, 3, relu)  → (4, 4, 64)     36,928
-        Flatten              → 1,024
+        Flatten              → 1024
         Dense(64, relu)      → 64             65,600
         Dense(10, softmax)   → 10                650
 
@@ -140,7 +139,7 @@ def tf_tutorial_cnn(*, input_shape=(32, 32, 3), num_classes: int = 10, weights=N
     description="BaseNet: seed 002's reference table (conv 5x5 3->6, pool, conv 5x5 6->16, "
                 "pool, Dense 50, Dense 25), separate ReLU layers as in the table.",
     source="seed 002, apartado 1 (BaseNet on 25 classes of CIFAR-100)",
-    default_params=24_197, input_shape=(32, 32, 3), num_classes=25,
+    input_shape=(32, 32, 3), num_classes=25,
 )
 def basenet(*, input_shape=(32, 32, 3), num_classes: int = 25, weights=None,
             name: str = "basenet") -> keras.Model:
@@ -161,7 +160,7 @@ def basenet(*, input_shape=(32, 32, 3), num_classes: int = 25, weights=None,
     9     Linear                50 → 25                    1,275
     ====  ============  ======  ==========  ===========  ==========
 
-    24,197 parameters with 25 classes. The table's layer 9 carries the
+    The table's layer 9 carries the
     softmax the seed's slides prescribe for the last layer ("una capa Dense
     con tantas neuronas como clases ... y una activación softmax"); the
     unnumbered Flatten is what turns 5 × 5 × 16 into the 400 inputs of
@@ -198,23 +197,20 @@ def basenet(*, input_shape=(32, 32, 3), num_classes: int = 25, weights=None,
     description="Seed 004's Fashion-MNIST CNN: Conv32 5x5, pool, Conv64 5x5, pool, "
                 "Flatten, Dense 10 softmax.",
     source="seed 004 (Fashion-MNIST practice, 28x28x1)",
-    default_params=62_346, input_shape=(28, 28, 1), num_classes=10,
+    input_shape=(28, 28, 1), num_classes=10,
 )
 def fashion_cnn(*, input_shape=(28, 28, 1), num_classes: int = 10, weights=None,
                 name: str = "fashion_cnn") -> keras.Model:
     """Seed 004's CNN for 28 × 28 grey Fashion-MNIST images.
 
-    Layers and shapes::
+    Layers::
 
-        Conv2D(32, 5, relu)  → (24, 24, 32)      832
-        MaxPooling2D(2)      → (12, 12, 32)
-        Conv2D(64, 5, relu)  → (8, 8, 64)     51,264
-        MaxPooling2D(2)      → (4, 4, 64)
-        Flatten              → 1,024
-        Dense(10, softmax)   → 10             10,250
+        Conv2D(32, 5, relu) → MaxPooling2D(2) → Conv2D(64, 5, relu) → MaxPooling2D(2)
+        → Flatten → Dense(num_classes, softmax)
 
-    62,346 parameters; output ``(None, num_classes)`` probabilities. The
-    seed's "28 → 24 → 12 → 8 → 4" walk-through is
+    Output ``(None, num_classes)`` probabilities. Its shapes and parameter
+    counts are seed 004's exercise 1 (asserted in ``tests/test_models.py``); the
+    seed's walk-through of the spatial sizes is
     ``cnnkit.params.conv_output_size`` / ``pool_output_size`` applied in turn.
 
     Args:

@@ -77,7 +77,7 @@ def _all_layers(model: keras.Model):
                 "Caltech-UCSD Birds-200; variants new_head / output_only / no_pooling, "
                 "frozen or fine-tuned.",
     source="seed 002, apartado 3 (3.1.A, 3.1.B transfer; 3.2 fine-tuning)",
-    default_params=25_890_888, input_shape=_DEFAULT_INPUT, num_classes=200,
+    input_shape=_DEFAULT_INPUT, num_classes=200,
 )
 def resnet50_transfer(*, variant: str = "new_head", weights=None, num_classes: int = 200,
                       input_shape=None, fine_tune: bool = False,

@@ -3,19 +3,20 @@
 Seed 001 (parte 1) builds VGG-19 step by step in a ``Sequential`` and checks
 ``output_shape`` and ``summary()`` after every step:
 
-=========  =================================  ==================  ==================
-activity   adds                               output (224 input)  parameters so far
-=========  =================================  ==================  ==================
-(text)     block 1: 2 × Conv 64 + pool        (112, 112, 64)          38,720
-1          block 2: 2 × Conv 128 + pool       (56, 56, 128)          260,160
-2          block 3: 4 × Conv 256 + pool       (28, 28, 256)        2,325,568
-3          blocks 4, 5: 4 × Conv 512 + pool   (14, 14, 512),      10,585,152,
-                                              (7, 7, 512)         20,024,384
-4          Flatten                            (25088,)            20,024,384
-5          Dense 4096 relu ("capa 6")         (4096,)            122,788,928
-6          Dense 4096 relu, Dense 1000        (1000,)            143,667,240
-           softmax ("capas 7 y 8")
-=========  =================================  ==================  ==================
+=========  =================================
+activity   adds
+=========  =================================
+(text)     block 1: 2 × Conv 64 + pool
+1          block 2: 2 × Conv 128 + pool
+2          block 3: 4 × Conv 256 + pool
+3          blocks 4, 5: 4 × Conv 512 + pool
+4          Flatten
+5          Dense 4096 relu ("capa 6")
+6          Dense 4096 relu, Dense 1000 softmax ("capas 7 y 8")
+=========  =================================
+
+The shapes and parameter counts after each step are the activities' answers
+(students install this package): ``tests/test_models.py`` asserts them.
 
 :func:`add_vgg19_block` and :func:`add_vgg19_top` perform those steps on a
 ``Sequential``; :func:`vgg19` builds the model up to any of them
@@ -97,7 +98,7 @@ def add_vgg19_top(model: keras.Sequential, *, up_to: str = "predictions",
                   num_classes: int = 1000) -> keras.Sequential:
     """Append VGG-19's top to ``model`` after block 5, up to and including layer ``up_to``.
 
-    The top is ``Flatten`` (7 × 7 × 512 → 25,088 for 224 input, activity 4),
+    The top is ``Flatten`` (activity 4),
     ``fc1 = Dense(4096, relu)`` (activity 5), ``fc2 = Dense(4096, relu)`` and
     ``predictions = Dense(num_classes, softmax)`` (activity 6). Continues from
     wherever the model stops (after ``block5_pool``, ``flatten``, ``fc1`` or
@@ -129,17 +130,16 @@ def add_vgg19_top(model: keras.Sequential, *, up_to: str = "predictions",
     description="VGG-19 (configuration E) as a Sequential built block by block, "
                 "with optional partial builds (up_to_block, include_top) for each activity.",
     source="seed 001, parte 1 (actividades 1-6) and parte 2 (comparison, training)",
-    default_params=143_667_240, input_shape=(224, 224, 3), num_classes=1000,
+    input_shape=(224, 224, 3), num_classes=1000,
 )
 def vgg19(*, input_shape=(224, 224, 3), num_classes: int = 1000, weights=None,
           up_to_block: int = 5, include_top: bool | str = True,
           name: str = "vgg19") -> keras.Sequential:
     """VGG-19 (Simonyan & Zisserman, ICLR 2015, configuration E), built as seed 001 teaches.
 
-    Shapes for 224 × 224 × 3 input: the pools give 112, 56, 28, 14, 7; Flatten
-    gives 25,088; fc1 and fc2 4,096; the output ``(None, num_classes)``
-    softmax probabilities. 143,667,240 parameters with the full top and 1000
-    classes; 20,024,384 without the top (the same as ``keras.applications.VGG19``).
+    The output is ``(None, num_classes)`` softmax probabilities; the same weights
+    layout as ``keras.applications.VGG19``. The shapes and counts along the way are
+    seed 001's activities (asserted in ``tests/test_models.py``).
 
     Args:
         input_shape: ``(height, width, channels)``; at least 32 × 32 for 5 blocks.
@@ -202,7 +202,7 @@ def vgg19(*, input_shape=(224, 224, 3), num_classes: int = 1000, weights=None,
     description="keras.applications.VGG16 with include_top=True, weights=None on 32x32x3 "
                 "CIFAR-10 images, 10 classes.",
     source="seed 000, ejercicio 3a-3b (and 4b: trained VGG16 feature maps)",
-    default_params=33_638_218, input_shape=(32, 32, 3), num_classes=10,
+    input_shape=(32, 32, 3), num_classes=10,
 )
 def vgg16_cifar(*, input_shape=(32, 32, 3), num_classes: int = 10, weights=None,
                 name: str = "vgg16_cifar") -> keras.Model:
@@ -210,10 +210,9 @@ def vgg16_cifar(*, input_shape=(32, 32, 3), num_classes: int = 10, weights=None,
 
     Seed 000 ejercicio 3a. 13 convolutions in 5 blocks (64, 128, 256, 512,
     512 filters) shrink 32 × 32 to 1 × 1 × 512; Flatten gives 512; then fc1
-    and fc2 (4,096 each) and the softmax output ``(None, num_classes)``.
-    33,638,218 parameters for 10 classes: 14,714,688 in the convolutions,
-    2,101,248 in fc1 (512 inputs instead of 25,088 at 224 × 224), 16,781,312
-    in fc2, 40,970 in the output.
+    and fc2 (4,096 each) and the softmax output ``(None, num_classes)``. Its
+    parameter count is exercise 3a's answer (asserted in ``tests/test_models.py``):
+    most of it in fc1 and fc2, whose inputs shrink with the 32 × 32 input.
 
     Args:
         input_shape: ``(height, width, channels)``, at least 32 × 32 × 3.
@@ -243,7 +242,7 @@ def vgg16_cifar(*, input_shape=(32, 32, 3), num_classes: int = 10, weights=None,
     description="keras.applications.VGG16 convolutional base (include_top=False) as a "
                 "feature extractor, optionally with global pooling.",
     source="seed 000, ejercicios 3c (features + LinearSVC) and 4b-4c (feature maps)",
-    default_params=14_714_688, input_shape=(32, 32, 3), num_classes=None,
+    input_shape=(32, 32, 3), num_classes=None,
 )
 def vgg16_features(*, weights=None, input_shape=(32, 32, 3), pooling: str | None = None,
                    name: str = "vgg16_features") -> keras.Model:
