@@ -1,5 +1,5 @@
 """autograder: grades cnnkit course notebooks on top of nbgrader.
 
-See ARCHITECTURE.md. Student-facing helpers live in :mod:`autograder.checks`.
+See ARCHITECTURE.md. What student notebooks call lives in :mod:`cnnkit.checks`.
 """
 __all__ = ["checks"]

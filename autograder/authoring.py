@@ -6,7 +6,7 @@ metadata from code::
 
     nb = SourceNotebook()
     nb.markdown("# Práctica")
-    nb.setup("import cnnkit\\nfrom autograder import checks\\nchecks.use_assignment('tiny')")
+    nb.setup("import cnnkit\\nfrom cnnkit import checks\\nchecks.use_assignment('tiny')")
     nb.solution("model", "### BEGIN SOLUTION\\nmodel = ...\\n### END SOLUTION")
     nb.test("test_model", "checks.verify('model_shape', model)", points=1)
     nb.answer("answer_why", "=== BEGIN MARK SCHEME ===\\n...", points=1)

@@ -35,7 +35,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 import threading
 import types
 from dataclasses import asdict, dataclass
@@ -192,20 +191,13 @@ def reset() -> None:
 def write_report(path: str | os.PathLike) -> Path:
     """Write :func:`used` as JSON (``{"usages": [...]}``) atomically; returns the path.
 
-    The grader calls this at the end of the kernel run and reads the file
-    after the kernel is gone, so the write must never leave half a file.
+    The grader reads the file after the kernel is gone, so the write must never
+    leave half a file.
     """
+    from .checks.artifacts import atomic_write
+
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"usages": [usage.to_json() for usage in used()]}
-    handle, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(payload, stream, ensure_ascii=False, indent=2)
-        os.replace(temp_name, target)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    atomic_write(target, json.dumps({"usages": [usage.to_json() for usage in used()]}, ensure_ascii=False, indent=2))
     return target
 
 

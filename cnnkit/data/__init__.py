@@ -14,7 +14,7 @@ Importing this package does not import Keras or TensorFlow.
     >>> print(describe(data))
 """
 from ._cifar import CIFAR10_CLASSES, load_cifar10, load_cifar100, load_cifar100_subset
-from ._course import COURSE_DATASETS, course_dataset, course_holdout, save_view, view_path
+from ._course import COURSE_DATASETS, course_dataset, course_holdout, resize_images, save_view, view_path
 from ._dataset import Dataset, train_val_split
 from ._describe import DatasetDescription, describe
 from ._fashion_mnist import FASHION_MNIST_CLASSES, load_fashion_mnist
@@ -27,6 +27,6 @@ __all__ = [
     "Dataset", "DatasetNotFoundError", "DatasetDescription",
     "load_cifar10", "load_cifar100", "load_cifar100_subset", "load_fashion_mnist",
     "load_image_folder", "load_cub200", "load_cifar10_sample",
-    "train_val_split", "describe", "course_dataset", "course_holdout", "save_view", "view_path", "synthetic",
+    "train_val_split", "describe", "course_dataset", "course_holdout", "resize_images", "save_view", "view_path", "synthetic",
     "COURSE_DATASETS", "CIFAR10_CLASSES", "FASHION_MNIST_CLASSES",
 ]

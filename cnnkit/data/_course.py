@@ -19,7 +19,7 @@ from ._sample import SAMPLE_PATH, load_cifar10_sample, sample_jpegs
 from . import synthetic
 
 __all__ = ["course_dataset", "course_holdout", "save_view", "view_path", "COURSE_DATASETS", "HOLDOUT_FRACTION",
-           "COURSE_DATA_ENV"]
+           "COURSE_DATA_ENV", "resize_images"]
 
 COURSE_DATASETS = ("cifar10", "cifar100_25", "fashion_mnist", "image_folder", "cub200")
 
@@ -157,7 +157,8 @@ def _load_view(path: Path) -> Dataset:
                        y_val=npz["y_val"] if "y_val" in npz.files else None)
 
 
-def _resized(x: np.ndarray, size) -> np.ndarray:
+def resize_images(x: np.ndarray, size) -> np.ndarray:
+    """uint8 images (n, h, w, c) resized to ``size`` (an int or (height, width)) with bilinear filtering."""
     from PIL import Image
 
     height, width = (size, size) if isinstance(size, int) else size
@@ -204,10 +205,10 @@ def course_holdout(name: str, profile, private_dir: Path | None, *, image_size=N
     if name == "cifar10":
         return x, y
     if name == "image_folder":
-        return _resized(x, image_size or _DEFAULT_SIZES[(name, "smoke")]), y
+        return resize_images(x, image_size or _DEFAULT_SIZES[(name, "smoke")]), y
     keep = np.isin(y, _CUB_STAND_IN_CLASSES)
     relabel = {label: k for k, label in enumerate(_CUB_STAND_IN_CLASSES)}
-    return (_resized(x[keep], image_size or _DEFAULT_SIZES[(name, "smoke")]),
+    return (resize_images(x[keep], image_size or _DEFAULT_SIZES[(name, "smoke")]),
             np.array([relabel[int(v)] for v in y[keep]], dtype=np.int64))
 
 
@@ -286,8 +287,8 @@ def course_dataset(name: str, profile=None, *, root=None, image_size=None,
         # Graded: the grader saved the public part of this dataset; the files behind it are not here.
         data = _load_view(view_path(Path(views), name, chosen.name))
         if size and data.x_train.shape[1:3] != tuple((size, size) if isinstance(size, int) else size):
-            data = dataclasses.replace(data, x_train=_resized(data.x_train, size), x_test=_resized(data.x_test, size),
-                                       x_val=None if data.x_val is None else _resized(data.x_val, size))
+            data = dataclasses.replace(data, x_train=resize_images(data.x_train, size), x_test=resize_images(data.x_test, size),
+                                       x_val=None if data.x_val is None else resize_images(data.x_val, size))
         return data
     if not chosen.is_smoke and not _with_holdout:
         return _without_holdout(course_dataset(name, chosen, root=root, image_size=image_size,

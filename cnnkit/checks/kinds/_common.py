@@ -40,10 +40,9 @@ def model_inputs(x: np.ndarray, spec: Spec) -> np.ndarray:
         x = np.repeat(x, channels // x.shape[-1], axis=-1)
     size = spec.option("resize")
     if size and tuple(x.shape[1:3]) != tuple(size):
-        from PIL import Image
+        from ...data import resize_images
 
-        x = np.stack([np.asarray(Image.fromarray(img.squeeze()).resize(tuple(size)[::-1], Image.BILINEAR))
-                      .reshape(*size, -1) for img in x.astype(np.uint8)])
+        x = resize_images(x.astype(np.uint8), tuple(size))
     preprocess = spec.option("preprocess")
     if preprocess:
         from ...transfer import preprocessing_for
@@ -58,8 +57,24 @@ def model_inputs(x: np.ndarray, spec: Spec) -> np.ndarray:
     return x
 
 
+def finalize_state(model) -> None:
+    """Let every layer rebuild what it derives from its weights (an adapted ``Normalization``'s mean and
+    variance), as ``keras.saving`` does after loading: a model whose weights were assigned one by one
+    (``artifacts.load``) would otherwise normalise with the initial zeros and ones. Idempotent."""
+    stack = [model]
+    while stack:
+        layer = stack.pop()
+        stack.extend(getattr(layer, "layers", []) or [])
+        if hasattr(layer, "finalize_state"):
+            try:
+                layer.finalize_state()
+            except Exception:  # a layer with nothing to finalize; the prediction shows any real problem
+                pass
+
+
 def probabilities(model, x: np.ndarray, spec: Spec) -> np.ndarray:
     """The model's output rows for ``x`` (n, k)."""
+    finalize_state(model)
     out = model.predict(x, batch_size=spec.option("batch_size"), verbose=0)
     return np.asarray(out).reshape(len(x), -1)
 
