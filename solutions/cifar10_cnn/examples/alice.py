@@ -17,7 +17,7 @@ inputs = keras.Input(shape=(32, 32, 3))
 x = layers.RandomFlip("horizontal")(inputs)
 for filters in (32, 64):
     x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
-    x = layers.BatchNormalization()(x)
+    x = layers.BatchNormalization(momentum=0.9)(x)   # short runs: the moving averages must keep up
     x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
     x = layers.MaxPooling2D()(x)
 x = layers.GlobalAveragePooling2D()(x)

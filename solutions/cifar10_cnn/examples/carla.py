@@ -3,7 +3,7 @@
 # feedback gives the Keras 3 spelling of each.
 
 # %% answer: train_3x3
-opt = keras.optimizers.RMSprop(lr=0.0001, decay=1e-6)       # the original Keras example
+opt = keras.optimizers.RMSprop(lr=S2.learning_rate, decay=1e-6)   # the Keras example's optimizer
 model_3x3.compile(optimizer=opt, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 start = time.process_time()
 history_3x3 = model_3x3.fit(x_train2, y_train2, batch_size=S2.batch_size, epochs=S2.epochs, verbose=2)
@@ -16,11 +16,11 @@ from keras.layers import Conv2D, MaxPooling2D, BatchNormalization, Activation, F
 
 model_best = Sequential()
 model_best.add(Conv2D(32, (3, 3), padding="same", input_shape=(32, 32, 3)))
-model_best.add(BatchNormalization())
+model_best.add(BatchNormalization(momentum=0.9))
 model_best.add(Activation("relu"))
 model_best.add(MaxPooling2D((2, 2)))
 model_best.add(Conv2D(64, (3, 3), padding="same"))
-model_best.add(BatchNormalization())
+model_best.add(BatchNormalization(momentum=0.9))
 model_best.add(Activation("relu"))
 model_best.add(MaxPooling2D((2, 2)))
 model_best.add(Flatten())
