@@ -7,7 +7,7 @@ module             kinds
 ``models``         output_shape, params, architecture, classifier, layer_attrs, contains_layers
 ``figures``        figure
 ``training``       history, cell_time
-``predictions``    accuracy, measured_accuracy, confusion_matrix, class_extreme, prediction, loss
+``predictions``    accuracy, measured_accuracy, confusion_matrix, class_extreme, per_class_accuracy, prediction, loss
 ``transfer``       features, feature_maps, svm_accuracy
 ``preprocessing``  validation_split, stratified, normalizer, augmentation, compare_accuracy
 ``saving``         saved_model

@@ -194,11 +194,14 @@ def _check_accuracy(model, spec: Spec, ctx) -> CheckOutcome:
     return outcome
 
 
-def _reported(reported: Any, measured: float, split: str, n: int, spec: Spec, outcome: CheckOutcome) -> None:
+def _reported(reported: Any, measured: float, split: str, n: int, spec: Spec, outcome: CheckOutcome,
+              tolerance: float | None = None) -> None:
     fraction = as_fraction(reported)
+    if tolerance is None:
+        tolerance = spec.option("reported_tolerance")
     if fraction is None or not 0.0 <= fraction <= 1.0:
         outcome.fail("accuracy.reported_type", got=reported)
-    elif abs(fraction - measured) > spec.option("reported_tolerance"):
+    elif abs(fraction - measured) > tolerance:
         outcome.fail("accuracy.reported_mismatch", reported=fraction, got=measured, where=_where(split, n))
 
 
@@ -206,7 +209,11 @@ def _reported(reported: Any, measured: float, split: str, n: int, spec: Spec, ou
       options={
           **DATA_OPTIONS, **INPUT_OPTIONS,
           "model": Option("str", None, "key of the model measured", required=True),
-          "split": Option("str", "test", "public split it was measured on: train, val or test"),
+          "split": Option("str", "test", "public split it was measured on: train, val or test; with "
+                                         "images_from, the part of the student's split: train or val"),
+          "images_from": Option("str", None, "key of a validation_split: measure on the student's own training "
+                                             "or validation images, rebuilt from its fingerprints and the "
+                                             "development images (train + val) of `dataset`"),
           "tolerance": Option("float", 0.03, "how far it may be from the model's accuracy on that split"),
       })
 def _check_measured_accuracy(value: Any, spec: Spec, ctx) -> CheckOutcome:
@@ -216,11 +223,65 @@ def _check_measured_accuracy(value: Any, spec: Spec, ctx) -> CheckOutcome:
         model = ctx.related(spec.option("model"))
     except ArtifactError as exc:
         return outcome.fail(exc.code, **exc.params)
-    x, y = select(ctx, spec)
+    if spec.option("images_from"):
+        pair = student_split_images(ctx, spec, outcome)
+        if pair is None:
+            return outcome
+        x, y = pair
+    else:
+        x, y = select(ctx, spec)
     probs = _predict(model, model_inputs(x, spec), spec, outcome)
     if probs is not None:
-        _reported(value, _accuracy(probs, y), spec.option("split"), len(y), spec, outcome)
+        _reported(value, _accuracy(probs, y), spec.option("split"), len(y), spec, outcome,
+                  tolerance=spec.option("tolerance"))
     return outcome
+
+
+messages.register({
+    "measured.images_unknown": {
+        "es": "{count} de las {n} imágenes de {part} no están entre las imágenes de desarrollo (x_pool): el "
+              "corrector reconoce tus imágenes por su contenido exacto para medir la exactitud; sepáralas de "
+              "x_pool sin convertirlas",
+        "en": "{count} of the {n} images of {part} are not among the development images (x_pool): the grader "
+              "recognises your images by their exact content to measure the accuracy; split them from x_pool "
+              "without converting them",
+    },
+    "measured.no_images": {
+        "es": "{part} no tiene imágenes: no hay exactitud que medir",
+        "en": "{part} has no images: there is no accuracy to measure",
+    },
+})
+
+
+def student_split_images(ctx, spec: Spec, outcome: CheckOutcome) -> tuple[np.ndarray, np.ndarray] | None:
+    """The student's own training or validation images (``split``: train or val), rebuilt from the
+    fingerprints the ``images_from`` validation_split exported and the development images (train + val
+    splits) of ``dataset``, with their labels there; ``None`` (and a failure) when some are not found."""
+    from .preprocessing import fingerprints
+
+    part = spec.option("split")
+    if part not in ("train", "val"):
+        raise ValueError(f"{spec.where}: [checks.{spec.key}]: with images_from, split is 'train' or 'val'")
+    try:
+        arrays = ctx.related(spec.option("images_from"))
+    except ArtifactError as exc:
+        outcome.fail(exc.code, **exc.params)
+        return None
+    prints = np.asarray(arrays.get(part, np.zeros(0, dtype=np.uint64)) if isinstance(arrays, dict) else [])
+    prints = prints.reshape(-1).tolist()
+    if not prints:
+        outcome.fail("measured.no_images", part=nested(f"split.part_{part}"))
+        return None
+    data = ctx.dataset(spec.option("dataset"))
+    pool_x = data.x_train if data.x_val is None else np.concatenate([data.x_train, data.x_val])
+    pool_y = data.y_train if data.y_val is None else np.concatenate([data.y_train, data.y_val])
+    index_of = {p: i for i, p in enumerate(fingerprints(pool_x).tolist())}
+    missing = sum(1 for p in prints if p not in index_of)
+    if missing:
+        outcome.fail("measured.images_unknown", count=missing, n=len(prints), part=nested(f"split.part_{part}"))
+        return None
+    rows = np.array([index_of[p] for p in prints], dtype=np.int64)
+    return np.asarray(pool_x[rows]), np.asarray(pool_y[rows])
 
 
 def _confusion_payload(obj: Any) -> dict:
@@ -336,6 +397,63 @@ def _check_class_extreme(value: Any, spec: Spec, ctx) -> CheckOutcome:
         outcome.fail("extreme.wrong", which=nested(f"extreme.{spec.option('which')}"), got=value,
                      expected=" / ".join(names[c] if spec.option("answer") == "name" else f"{c} ({names[c]})"
                                          for c in accepted))
+    return outcome
+
+
+messages.register({
+    "per_class.shape": {
+        "es": "la exactitud por clase tiene forma {got}; se esperaba un valor por clase ({expected})",
+        "en": "the per-class accuracy has shape {got}; one value per class ({expected}) was expected",
+    },
+    "per_class.wrong": {
+        "es": "{count} de las {classes} exactitudes por clase no son las de las predicciones del modelo en x_test "
+              "(p. ej. la clase {index}, «{class_name}»: dices {got}, el modelo acierta {expected:.4f}): "
+              "aciertos de la clase / imágenes de la clase",
+        "en": "{count} of the {classes} per-class accuracies are not those of the model's predictions on x_test "
+              "(e.g. class {index}, '{class_name}': you say {got}, the model gets {expected:.4f}): "
+              "hits in the class / images of the class",
+    },
+})
+
+
+def _per_class_payload(obj: Any) -> dict:
+    return {"array": np.asarray(obj)}
+
+
+@kind("per_class_accuracy", "arrays", reads="the accuracy within each true class (k fractions, in class order)",
+      prepare=_per_class_payload, options={
+          **PREDICTION_OPTIONS,
+          "tolerance": Option("float", 1e-4, "how far each fraction may be from the model's"),
+      })
+def _check_per_class_accuracy(arrays: dict, spec: Spec, ctx) -> CheckOutcome:
+    """Accuracy within each class, recomputed from the model's predictions (an image on a tie may flip)."""
+    from ...evaluate import per_class_accuracy
+
+    outcome = CheckOutcome(spec.key)
+    if not spec.option("model"):
+        raise ValueError(f"{spec.where}: [checks.{spec.key}] needs `model`")
+    got = np.asarray(arrays.get("array", np.zeros(0)) if isinstance(arrays, dict) else arrays)
+    names = ctx.dataset(spec.option("dataset")).class_names
+    k = len(names)
+    if got.shape != (k,) or got.dtype.kind not in "biuf":
+        return outcome.fail("per_class.shape", got=tuple(got.shape), expected=k)
+    predicted = model_predictions(ctx, spec, outcome)
+    if predicted is None:
+        return outcome
+    probs, y = predicted
+    expected = per_class_accuracy(y, probs.argmax(axis=1), num_classes=k)
+    counts = np.bincount(y, minlength=k)
+    # An image whose top two probabilities tie may be predicted either way: its class may be off by one image.
+    ties = np.bincount([y[i] for i in range(len(y)) if _flip_allowed(probs, i)], minlength=k)
+    slack = ties / np.maximum(counts, 1) + spec.option("tolerance")
+    got = got.astype("float64")
+    empty = counts == 0                      # no images: 0 or NaN are both fine
+    wrong = [c for c in range(k) if not (empty[c] and (np.isnan(got[c]) or got[c] == 0))
+             and not (np.isfinite(got[c]) and not empty[c] and abs(got[c] - expected[c]) <= slack[c])]
+    if wrong:
+        c = wrong[0]
+        outcome.fail("per_class.wrong", count=len(wrong), classes=k, index=c, class_name=names[c],
+                     got=float(got[c]), expected=float(expected[c]))
     return outcome
 
 

@@ -150,11 +150,13 @@ def _check_history(history: Any, spec: Spec, ctx) -> CheckOutcome:
                 outcome.fail("history.not_trained", epochs=epochs, steps=steps if type(steps) is int else 0)
     split = spec.option("not_validated_on")
     if split and model_key and history.get("val_loss"):
-        _validated_on(history["val_loss"], split, spec, ctx, outcome)
+        _validated_on(history["val_loss"], split, spec, ctx, outcome,
+                      val_accuracies=history.get("val_accuracy") or history.get("val_acc"))
     return outcome
 
 
-def _validated_on(val_losses: list, split: str, spec: Spec, ctx, outcome: CheckOutcome) -> None:
+def _validated_on(val_losses: list, split: str, spec: Spec, ctx, outcome: CheckOutcome,
+                  val_accuracies: list | None = None) -> None:
     try:
         model = ctx.related(spec.option("model"))
     except ArtifactError:
@@ -169,13 +171,21 @@ def _validated_on(val_losses: list, split: str, spec: Spec, ctx, outcome: CheckO
     from ..archdiff import output_activation
 
     test_loss = sparse_crossentropy(probs, y, logits=output_activation(model) == "linear")
+    test_accuracy = float((probs.argmax(axis=1) == np.asarray(y).reshape(-1)).mean())
     # Validation on the test set gives the model's test loss to float precision (same images,
-    # same final weights); another split of the same size agrees only by coincidence.
+    # same final weights: ~1e-6 relative across backends) and, when the history has it, its test
+    # accuracy within one image; another split of the same size agrees only by coincidence. (A
+    # 1e-3 tolerance alone was met by chance: a barely trained smoke model, val_loss 2.2430 on
+    # its own validation images against 2.2443 on x_test.)
     for epoch in (len(val_losses), int(np.argmin(val_losses)) + 1):
         val = float(val_losses[epoch - 1])
-        if abs(val - test_loss) <= 1e-3 * abs(test_loss) + 1e-6:
-            outcome.fail("history.validated_on_test", epoch=epoch, val=val, test=test_loss)
-            return
+        if abs(val - test_loss) > 1e-4 * abs(test_loss) + 1e-6:
+            continue
+        if val_accuracies and len(val_accuracies) == len(val_losses) and \
+                abs(float(val_accuracies[epoch - 1]) - test_accuracy) > 1.0 / max(1, len(y)) + 1e-6:
+            continue
+        outcome.fail("history.validated_on_test", epoch=epoch, val=val, test=test_loss)
+        return
 
 
 @kind("cell_time", "json", reads="a number of seconds the student measured", prepare=to_plain, options={
