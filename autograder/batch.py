@@ -238,7 +238,9 @@ def _hidden_lines(cells) -> list[str]:
     """Lines of hidden test code (what feedback must never show)."""
     from .verify import split_hidden
 
-    lines = set()
+    from .verify import HIDDEN_BEGIN, HIDDEN_END
+
+    lines = {HIDDEN_BEGIN, HIDDEN_END}
     for cell in cells:
         _, hidden = split_hidden(cell.source)
         lines |= {line.strip() for line in hidden.splitlines() if len(line.strip()) >= 12}
