@@ -646,3 +646,53 @@ def test_course_dataset_full_profile_uses_real_data(tmp_path, monkeypatch):
     assert places.x_train.shape == (4, 84, 84, 3) and not places.is_stand_in
     with pytest.raises(ValueError, match="unknown course dataset"):
         course_dataset("mnist")
+
+
+# --------------------------------------------------------------------------- the grader's holdout
+
+def test_full_profile_students_get_half_the_test_split_and_the_grader_the_other_half(tmp_path, monkeypatch):
+    from cnnkit.data import course_holdout
+
+    write_cifar10(tmp_path / "data", as_archive=True, n_test=4)
+    monkeypatch.setenv("CNNKIT_DATA_DIR", str(tmp_path / "data"))
+    public = course_dataset("cifar10", "full")
+    x_hold, y_hold = course_holdout("cifar10", "full", None)
+    everything = load_cifar10()
+    assert len(public.y_test) + len(y_hold) == len(everything.y_test) and len(y_hold) == 2
+    shown = {img.tobytes() for img in public.x_test}
+    assert not shown & {img.tobytes() for img in x_hold}                      # disjoint
+    assert shown | {img.tobytes() for img in x_hold} == {img.tobytes() for img in everything.x_test}
+    assert len(public.y_train) == len(everything.y_train)                     # training untouched
+    assert "the grader keeps the others" in public.source
+    again = course_holdout("cifar10", "full", None)
+    assert np.array_equal(again[0], x_hold)                                   # the same split every time
+
+
+def test_smoke_holdout_is_private_and_disjoint_from_what_students_get():
+    from cnnkit.data import course_holdout
+
+    private = Path(__file__).resolve().parents[1] / "solutions" / "_data"
+    sample = load_cifar10_sample()
+    x, y = course_holdout("cifar10", "smoke", private)
+    assert x.shape == (1000, 32, 32, 3) and np.bincount(y).tolist() == [100] * 10
+    shown = {img.tobytes() for img in np.concatenate([sample.x_train, sample.x_test])}
+    assert not shown & {img.tobytes() for img in x}
+    stand_in = course_dataset("cifar100_25", "smoke")
+    xs, ys = course_holdout("cifar100_25", "smoke", private)
+    assert xs.shape[1:] == stand_in.image_shape and set(ys.tolist()) == set(range(25))
+    assert not {img.tobytes() for img in stand_in.x_test} & {img.tobytes() for img in xs}
+    with pytest.raises(FileNotFoundError):
+        course_holdout("cifar10", "smoke", None)
+
+
+def test_a_saved_view_is_what_a_graded_kernel_reads(tmp_path, monkeypatch):
+    from cnnkit.data import save_view, view_path
+
+    write_cifar10(tmp_path / "data", as_archive=True)
+    monkeypatch.setenv("CNNKIT_DATA_DIR", str(tmp_path / "data"))
+    public = course_dataset("cifar10", "full")
+    save_view(public, view_path(tmp_path / "views", "cifar10", "full"))
+    monkeypatch.setenv("CNNKIT_DATA_DIR", str(tmp_path / "nowhere"))          # the kernel has no files
+    monkeypatch.setenv("CNNKIT_COURSE_DATA_DIR", str(tmp_path / "views"))
+    seen = course_dataset("cifar10", "full")
+    assert np.array_equal(seen.x_test, public.x_test) and seen.class_names == public.class_names
