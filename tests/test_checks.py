@@ -551,3 +551,67 @@ def test_a_nested_message_renders_in_the_outer_language():
     text = messages.render("accuracy.low", "en", got=0.1, threshold=0.2,
                            where=messages.nested("accuracy.where_holdout", n=1000))
     assert "the grader's own 1000 images" in text
+
+
+# --------------------------------------------------------------------------- the course's thresholds
+
+def accuracy_specs():
+    from autograder.manifest import assignment_ids, load_assignment
+
+    for assignment_id in assignment_ids():
+        assignment = load_assignment(assignment_id)
+        for key, check in assignment.manifest.checks.items():
+            if check.kind == "accuracy":
+                yield assignment, key, check
+
+
+def test_every_accuracy_threshold_sits_above_chance_in_both_profiles():
+    """Above chance by 4 standard errors of a chance-level model on the grader's smoke holdout, and by 5
+    points in full (where the holdout is half a test split of thousands of images)."""
+    from autograder.verify import GraderData
+
+    found = 0
+    for assignment, key, check in accuracy_specs():
+        for profile in ("smoke", "full"):
+            classes = check.option("num_classes", profile) or assignment.manifest.classes(profile)
+            assert classes, (assignment.id, key)
+            chance, threshold = 1.0 / classes, float(check.option("threshold", profile))
+            if profile == "smoke":
+                _, y = GraderData(assignment.private_data, assignment.probes).holdout(check.option("dataset"), profile)
+                margin = 4 * (chance * (1 - chance) / len(y)) ** 0.5
+            else:
+                margin = 0.05
+            assert threshold >= chance + margin, (assignment.id, key, profile, threshold, chance)
+            found += 1
+    assert found >= 10
+
+
+@pytest.fixture(scope="module")
+def course_cifar10():
+    from autograder.manifest import load_assignment
+    from autograder.verify import GraderContext, GraderData
+
+    assignment = load_assignment("cifar10_cnn")
+    ctx = GraderContext("smoke", assignment.manifest, artifacts_dir=Path("/nonexistent"),
+                        data=GraderData(assignment.private_data))
+    return assignment, ctx
+
+
+def test_models_that_learned_nothing_or_only_the_test_set_fail_the_course_thresholds(keras, course_cifar10):
+    assignment, ctx = course_cifar10
+    data = ctx.dataset("cifar10")
+    keras.utils.set_random_seed(0)
+    untrained = small_cnn(keras)
+    constant = small_cnn(keras)
+    w = constant.layers[-1].get_weights()
+    constant.layers[-1].set_weights([np.zeros_like(w[0]), np.eye(10)[3] * 10])
+    on_test = small_cnn(keras)
+    on_test.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy")
+    on_test.fit(data.x_test.astype("float32") / 255, data.y_test, epochs=40, batch_size=32, verbose=0)
+    for key in ("acc_3x3", "acc_5x5", "acc_best"):
+        s = assignment.manifest.checks[key]
+        for name, model in (("untrained", untrained), ("constant", constant), ("trained on x_test", on_test)):
+            outcome = checks.run_check(s, model, ctx)
+            assert not outcome.passed, (key, name, outcome.details)
+    flagged = checks.run_check(assignment.manifest.checks["acc_3x3"], on_test, ctx)
+    assert "accuracy.test_overfit" in codes(flagged), flagged.details
