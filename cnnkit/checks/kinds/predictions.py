@@ -215,6 +215,10 @@ def _reported(reported: Any, measured: float, split: str, n: int, spec: Spec, ou
                                              "or validation images, rebuilt from its fingerprints and the "
                                              "development images (train + val) of `dataset`"),
           "tolerance": Option("float", 0.03, "how far it may be from the model's accuracy on that split"),
+          "validation_fraction": Option("float", None, "the notebook's train_val_split of the training split "
+                                                       "(its locked data cell): split 'train' is the part it "
+                                                       "trains on, 'val' the part it validates on"),
+          "validation_seed": Option("int", 0, "the seed of that train_val_split"),
       })
 def _check_measured_accuracy(value: Any, spec: Spec, ctx) -> CheckOutcome:
     """A reported accuracy (train, validation or test) against the model's, recomputed on that split."""
@@ -228,6 +232,8 @@ def _check_measured_accuracy(value: Any, spec: Spec, ctx) -> CheckOutcome:
         if pair is None:
             return outcome
         x, y = pair
+    elif spec.option("validation_fraction"):
+        x, y = notebook_split_part(ctx, spec)
     else:
         x, y = select(ctx, spec)
     probs = _predict(model, model_inputs(x, spec), spec, outcome)
@@ -251,6 +257,22 @@ messages.register({
         "en": "{part} has no images: there is no accuracy to measure",
     },
 })
+
+
+def notebook_split_part(ctx, spec: Spec) -> tuple[np.ndarray, np.ndarray]:
+    """The training (``split`` train) or validation (val) part of ``train_val_split(x_train, y_train,
+    fraction=validation_fraction, seed=validation_seed)`` of ``dataset``: what a locked data cell that
+    splits the training images gives the student as x_train / x_val."""
+    from ...data import train_val_split
+
+    part = spec.option("split")
+    if part not in ("train", "val"):
+        raise ValueError(f"{spec.where}: [checks.{spec.key}]: with validation_fraction, split is 'train' or 'val'")
+    data = ctx.dataset(spec.option("dataset"))
+    x_train, y_train, x_val, y_val = train_val_split(data.x_train, data.y_train,
+                                                     fraction=spec.option("validation_fraction"),
+                                                     seed=spec.option("validation_seed"))
+    return (np.asarray(x_train), np.asarray(y_train)) if part == "train" else (np.asarray(x_val), np.asarray(y_val))
 
 
 def student_split_images(ctx, spec: Spec, outcome: CheckOutcome) -> tuple[np.ndarray, np.ndarray] | None:
