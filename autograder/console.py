@@ -55,11 +55,16 @@ def describe_run(options, console) -> None:
     from .kernel import isolation
     from .manifest import load_assignment
 
+    import os
+
+    from cnnkit.profile import PROFILE_ENV, gpu_available
+
     profile = resolve_profile(options)
     assignment = load_assignment(options.assignment, options.solutions_dir)
     iso = isolation()
-    console.print(f"[bold]{options.assignment}[/bold] · profile [bold]{profile}[/bold] "
-                  f"({'CNNKIT_PROFILE' if options.profile is None else '--profile'}) · "
+    why = ("--profile" if options.profile else f"${PROFILE_ENV}" if os.environ.get(PROFILE_ENV)
+           else "a GPU is visible" if gpu_available() else "no GPU")
+    console.print(f"[bold]{options.assignment}[/bold] · profile [bold]{profile}[/bold] ({why}) · "
                   + messages.render(iso.code, options.lang, **iso.params), markup=True)
     thresholds = [f"{key} ≥ {spec.option('threshold', profile):g}" for key, spec in
                   assignment.manifest.checks.items() if "threshold" in spec.options]
