@@ -4,7 +4,7 @@
 module             kinds
 =================  ==========================================================
 ``values``         value, array, dataset_fact, class_indices
-``models``         output_shape, params, architecture, classifier, layer_attrs, contains_layers
+``models``         output_shape, weights, params, architecture, classifier, layer_attrs, contains_layers
 ``figures``        figure
 ``training``       history, cell_time
 ``predictions``    accuracy, measured_accuracy, confusion_matrix, class_extreme, per_class_accuracy, prediction, loss

@@ -63,6 +63,38 @@ def _check_output_shape(model, spec: Spec, ctx) -> CheckOutcome:
     return outcome
 
 
+messages.register({
+    "weights.not_trained": {
+        "es": "el optimizador del modelo dio {steps} pasos; se esperaban al menos {expected}: ¿entrenaste este "
+              "modelo con model.fit?",
+        "en": "the model's optimizer took {steps} steps; at least {expected} expected: did you train this model "
+              "with model.fit?",
+    },
+})
+
+
+@kind("weights", "model", reads="a keras.Model with its weights (for the checks that recompute from it)", options={
+    "expected": Option("shape", None, "the output shape, 'None' for the batch", profiled=True),
+    "min_steps": Option("int", None, "the model's optimizer must have taken at least this many steps "
+                                     "(it was trained)", profiled=True),
+})
+def _check_weights(model, spec: Spec, ctx) -> CheckOutcome:
+    """Exports the model with its weights for keys that recompute from it; judges its output shape (and training)."""
+    from ..artifacts import _iterations
+
+    outcome = CheckOutcome(spec.key)
+    expected = spec.option("expected", ctx.profile)
+    if expected is not None and output_shape(model) != shape_tuple(expected):
+        outcome.fail("shape.output", got=output_shape(model), expected=shape_tuple(expected))
+    min_steps = spec.option("min_steps", ctx.profile)
+    if min_steps:
+        steps = ctx.compile_info(spec.key).get("optimizer_iterations") if ctx.side == "grader" \
+            else _iterations(model)
+        if type(steps) is not int or steps < min_steps:
+            outcome.fail("weights.not_trained", steps=steps if type(steps) is int else 0, expected=int(min_steps))
+    return outcome
+
+
 def trainable_count(model) -> int:
     return int(sum(np.prod(w.shape) for w in model.trainable_weights))
 

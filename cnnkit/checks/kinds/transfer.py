@@ -29,6 +29,10 @@ messages.register({
         "en": "'{key}' does not match what {model} gives for those images ({count} of {n} rows differ, e.g. "
               "row {row}): extract the features with that model, its preprocessing, in the images' order",
     },
+    "maps.rows": {
+        "es": "«{key}» tiene los mapas de {got} imágenes; se piden los de {expected} imágenes",
+        "en": "'{key}' holds the maps of {got} images; those of {expected} images are asked for",
+    },
     "maps.layer": {
         "es": "el modelo no tiene la capa {layer}",
         "en": "the model has no layer {layer}",
@@ -110,6 +114,7 @@ def _check_features(arrays: dict, spec: Spec, ctx) -> CheckOutcome:
       prepare=_array_payload, options={
           **DATA_OPTIONS, **INPUT_OPTIONS, **COMPARE_OPTIONS,
           "layer": Option("any", "first_conv", "layer name, index in model.layers, 'first_conv' or 'last_conv'"),
+          "rows": Option("int", None, "how many images' maps there must be (default: any number)", profiled=True),
       })
 def _check_feature_maps(arrays: dict, spec: Spec, ctx) -> CheckOutcome:
     """A layer's feature maps, recomputed from the student's model with cnnkit.featuremaps."""
@@ -117,6 +122,9 @@ def _check_feature_maps(arrays: dict, spec: Spec, ctx) -> CheckOutcome:
 
     outcome = CheckOutcome(spec.key)
     got = np.asarray(arrays["array"], dtype="float64")
+    rows = spec.option("rows", ctx.profile)
+    if rows is not None and (got.ndim == 0 or len(got) != rows):
+        outcome.fail("maps.rows", key=spec.key, got=len(got) if got.ndim else 0, expected=rows)
     model = _model(ctx, spec, outcome)
     if model is None:
         return outcome
