@@ -10,7 +10,7 @@ from ..artifacts import ArtifactError, to_plain
 from ..context import HOLDOUT, select
 from ..outcome import CheckOutcome
 from ..spec import Option, Spec, kind
-from ._common import DATA_OPTIONS, INPUT_OPTIONS, as_fraction, model_inputs
+from ._common import DATA_OPTIONS, INPUT_OPTIONS, as_fraction, finalize_state, model_inputs
 from .values import _array_payload
 
 messages.register({
@@ -64,6 +64,7 @@ def features_of(model, x: np.ndarray, spec: Spec) -> np.ndarray:
     """One flat feature row per image, as ``cnnkit.transfer.extract_features`` computes them."""
     from ...transfer import extract_features
 
+    finalize_state(model)
     return extract_features(model, model_inputs(x, spec), batch_size=spec.option("batch_size"),
                             pooling=spec.option("pooling"))
 
