@@ -33,7 +33,7 @@ from .results import SubmissionResult, TestOutcome
 
 messages.add_message_modules("autograder.kernel", "autograder.preprocessors", "autograder.worker",
                              "autograder.verify", "autograder.report", "autograder.static",
-                             "autograder.selfcheck", "autograder.batch")
+                             "autograder.selfcheck", "autograder.batch", "autograder.rootcause")
 
 messages.register({
     "report.killed_timeout": {
@@ -116,7 +116,10 @@ def banners(result: SubmissionResult, lang: str) -> list[str]:
 
 def test_lines(test: TestOutcome, lang: str, hidden_lines: Iterable[str] = ()) -> tuple[list[str], list[str]]:
     """``(messages, notes)`` of a test as the student reads them."""
-    lines = [render(m, lang) for m in test.messages] + [render(m, lang) for c in test.checks for m in c.failures]
+    # The cause (a student cell's error) comes first: it is what to fix; its text came from the
+    # kernel, so hidden lines are redacted from it as from any kernel output.
+    lines = [redact(render(m, lang), hidden_lines) for m in test.messages] + \
+        [render(m, lang) for c in test.checks for m in c.failures]
     if test.status != "passed":
         lines += [render(Message("ui.kernel_error", {"text": redact(e, hidden_lines)}), lang)
                   for e in test.kernel_errors]

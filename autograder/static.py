@@ -9,6 +9,7 @@ code                                       severity  what it catches
 =========================================  ========  =====================================================
 ``static.syntax_error``                    error     a cell that does not parse (line given)
 ``static.keras2_generator_method``         warning   ``fit_generator`` / ``evaluate_generator`` / ``predict_generator``
+``static.optimizer_lowercase``             error     ``keras.optimizers.rmsprop(...)`` (Keras 1's lowercase names)
 ``static.optimizer_lr``                    warning   ``SGD(lr=...)`` (any Keras optimizer)
 ``static.optimizer_decay``                 warning   ``SGD(..., decay=...)``
 ``static.image_data_generator``            warning   ``keras.preprocessing.image.ImageDataGenerator``
@@ -18,6 +19,8 @@ code                                       severity  what it catches
 ``static.layer_output_shape``              warning   ``layer.output_shape`` on a layer (not a model)
 ``static.keras2_layer_module``             warning   ``keras.layers.core`` / ``convolutional`` / ``pooling``...
 ``static.input_shape_argument``            hint      ``input_shape=`` / ``input_dim=`` passed to a layer
+``static.keras1_kernel_size``              error     ``Convolution2D(64, 3, 3)``: Keras 1's kernel size, a stride in Keras 2+
+``static.input_call``                      error     ``input()``: waits for a keyboard the grader does not have
 ``static.probabilities_with_from_logits``  warning   softmax/sigmoid output + a loss with ``from_logits=True``
 ``static.output_units``                    error     last Dense units != ``num_classes``
 ``static.sigmoid_multiclass``              hint      sigmoid over several classes with a categorical loss
@@ -62,6 +65,12 @@ messages.register({
               "que acepta el generador directamente.",
         "en": "`{receiver}.{old}(...)` is Keras 2 and does not exist in Keras 3: use `{receiver}.{new}(...)`, "
               "which takes the generator directly.",
+    },
+    "static.optimizer_lowercase": {
+        "es": "`{old}` es de Keras 1 y no existe en Keras 3: la clase es `{new}`; escribe "
+              "`{new}(learning_rate={value})`.",
+        "en": "`{old}` is Keras 1 and does not exist in Keras 3: the class is `{new}`; write "
+              "`{new}(learning_rate={value})`.",
     },
     "static.optimizer_lr": {
         "es": "`{optimizer}(lr=...)` es de Keras 2 y Keras 3 lo rechaza: escribe `{optimizer}(learning_rate={value})`.",
@@ -121,6 +130,20 @@ messages.register({
         "en": "`{layer}(..., {argument}=...)`: passing the input shape to a layer is deprecated in Keras 3 "
               "(it warns). Start the model with `keras.Input(shape={shape})`.",
     },
+    "static.keras1_kernel_size": {
+        "es": "`{call}` es la forma de Keras 1 (filtros, filas, columnas). En Keras 2 y 3 el tercer argumento "
+              "es `strides`: esta capa usa un paso de {stride} y reduce la imagen. Escribe "
+              "`{layer}({filters}, ({rows}, {cols}))`.",
+        "en": "`{call}` is Keras 1's form (filters, rows, columns). In Keras 2 and 3 the third argument is "
+              "`strides`: this layer uses a stride of {stride} and shrinks the image. Write "
+              "`{layer}({filters}, ({rows}, {cols}))`.",
+    },
+    "static.input_call": {
+        "es": "`input(...)` espera a que alguien escriba en el teclado: al corregir no hay nadie y la celda "
+              "se queda bloqueada hasta agotar su tiempo. Escribe el valor en el código (p. ej. `{name} = 5`).",
+        "en": "`input(...)` waits for someone to type: when grading nobody does, and the cell blocks until "
+              "it runs out of time. Put the value in the code (e.g. `{name} = 5`).",
+    },
     "static.probabilities_with_from_logits": {
         "es": "La salida del modelo ya pasa por `{activation}` (son probabilidades), pero la pérdida `{loss}` "
               "usa `from_logits=True`, que espera valores sin activar (logits). Quita `from_logits=True` de la "
@@ -164,6 +187,7 @@ messages.register({
 SEVERITY_OF = {
     "static.syntax_error": "error",
     "static.keras2_generator_method": "warning",
+    "static.optimizer_lowercase": "error",
     "static.optimizer_lr": "warning",
     "static.optimizer_decay": "warning",
     "static.image_data_generator": "warning",
@@ -173,6 +197,8 @@ SEVERITY_OF = {
     "static.layer_output_shape": "warning",
     "static.keras2_layer_module": "warning",
     "static.input_shape_argument": "hint",
+    "static.keras1_kernel_size": "error",
+    "static.input_call": "error",
     "static.probabilities_with_from_logits": "warning",
     "static.output_units": "error",
     "static.sigmoid_multiclass": "hint",
@@ -220,7 +246,10 @@ GENERATOR_METHODS = {"fit_generator": "fit", "evaluate_generator": "evaluate", "
 
 OPTIMIZERS = {"SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam", "Ftrl",
               "Lion", "Lamb", "Adafactor"}
-_OPTIMIZERS_LOWER = {name.lower() for name in OPTIMIZERS}
+_OPTIMIZERS_LOWER = {name.lower(): name for name in OPTIMIZERS}
+# Keras 1 spelled kernel sizes as separate positional arguments: Conv2D(filters, rows, cols).
+_KERAS1_CONV = {"Convolution2D": "Conv2D", "Conv2D": "Conv2D", "Convolution1D": "Conv1D",
+                "SeparableConv2D": "SeparableConv2D"}
 # Keras 2 / Keras 3 default learning rates, to fill the decay suggestion.
 _DEFAULT_LR = {"SGD": "0.01"}
 
@@ -229,7 +258,7 @@ _KERAS2_LAYER_MODULE = re.compile(r"(?:^|\.)keras\.layers\.(" + "|".join(KERAS2_
 # Layer classes recognised even when imported with `from ... import *` or
 # under an unknown alias; anything under a `...layers.` path counts too.
 KNOWN_LAYERS = {
-    "Dense", "Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "SeparableConv2D", "DepthwiseConv2D",
+    "Dense", "Conv1D", "Conv2D", "Conv3D", "Convolution1D", "Convolution2D", "Conv2DTranspose", "SeparableConv2D", "DepthwiseConv2D",
     "MaxPooling1D", "MaxPooling2D", "MaxPool2D", "AveragePooling2D", "AvgPool2D",
     "GlobalAveragePooling2D", "GlobalMaxPooling2D", "Flatten", "Dropout", "SpatialDropout2D",
     "BatchNormalization", "LayerNormalization", "Activation", "Softmax", "ReLU", "LeakyReLU", "PReLU",
@@ -425,6 +454,7 @@ def _output_of(layers: list[_Layer]) -> _Output | None:
 
 class _Analysis(ast.NodeVisitor):
     def __init__(self, num_classes: int | Iterable[int] | None) -> None:
+        self.assigned_to: dict[int, str] = {}
         if num_classes is None:
             self.expected: frozenset[int] = frozenset()
         elif isinstance(num_classes, int):
@@ -673,6 +703,11 @@ class _Analysis(ast.NodeVisitor):
     # ----------------------------------------------------- statements
 
     def visit_Assign(self, node: ast.Assign) -> None:
+        if isinstance(node.targets[0], ast.Name):
+            # n = int(input()): the hint names the variable to set by hand.
+            for call in ast.walk(node.value):
+                if isinstance(call, ast.Call):
+                    self.assigned_to[id(call)] = node.targets[0].id
         for target in node.targets:
             self._bind(target, node.value)
         self.visit(node.value)
@@ -774,11 +809,22 @@ class _Analysis(ast.NodeVisitor):
                          new=GENERATOR_METHODS[method])
         if method == "predict_classes":
             self._report("static.predict_classes", node.lineno, receiver=receiver)
-        if last in OPTIMIZERS or (last.lower() in _OPTIMIZERS_LOWER and ".optimizers." in f".{qualified}"):
-            self._check_optimizer(node, last)
+        if last in OPTIMIZERS:
+            self._check_optimizer(node, _snippet(node.func, 60), last)
+        elif last.lower() in _OPTIMIZERS_LOWER and ".optimizers." in f".{qualified}":
+            # keras.optimizers.rmsprop: Keras 1's lowercase alias; every hint names the real class.
+            written = _snippet(node.func, 60)
+            modern = written[: len(written) - len(last)] + _OPTIMIZERS_LOWER[last.lower()]
+            rate = _keyword(node, "lr") or _argument(node, 0, "learning_rate")
+            self._report("static.optimizer_lowercase", node.lineno, old=written, new=modern,
+                         value=_snippet(rate, 30) if rate is not None else "0.001")
+            self._check_optimizer(node, modern, _OPTIMIZERS_LOWER[last.lower()])
         layer_class = self._layer_class(node)
         if layer_class:
             self._check_input_shape(node, layer_class)
+            self._check_keras1_kernel_size(node, layer_class)
+        if isinstance(node.func, ast.Name) and node.func.id == "input" and "input" not in self.layer_names:
+            self._report("static.input_call", node.lineno, name=self._assigned_name(node) or "valor")
         if _is_true(_keyword(node, "from_logits")):
             self.logit_losses[id(node)] = self._loss_from_call(node)
         if method in ("fit", "fit_generator"):
@@ -802,7 +848,21 @@ class _Analysis(ast.NodeVisitor):
                 self.anonymous_models[id(node)] = key
         self.generic_visit(node)
 
-    def _check_optimizer(self, node: ast.Call, optimizer: str) -> None:
+    def _check_keras1_kernel_size(self, node: ast.Call, layer_class: str) -> None:
+        if layer_class not in _KERAS1_CONV or len(node.args) < 3:
+            return
+        filters, rows, cols = (_int_literal(a) for a in node.args[:3])
+        if rows is None or cols is None or isinstance(node.args[1], ast.Tuple):
+            return
+        self._report("static.keras1_kernel_size", node.lineno, call=_snippet(node, 60),
+                     layer=_snippet(node.func, 40).replace("Convolution", "Conv"),
+                     filters=_snippet(node.args[0], 20), rows=rows, cols=cols, stride=cols)
+
+    def _assigned_name(self, call: ast.Call) -> str | None:
+        return self.assigned_to.get(id(call))
+
+    def _check_optimizer(self, node: ast.Call, optimizer: str, name: str) -> None:
+        """``optimizer`` as the hint should spell it (the student's path, the real class); ``name`` the class."""
         lr = _keyword(node, "lr")
         if lr is not None:
             self._report("static.optimizer_lr", node.lineno, optimizer=optimizer, value=_snippet(lr, 30))
@@ -810,7 +870,7 @@ class _Analysis(ast.NodeVisitor):
         if decay is not None:
             rate = lr if lr is not None else _argument(node, 0, "learning_rate")
             self._report("static.optimizer_decay", node.lineno, optimizer=optimizer,
-                         lr=_snippet(rate, 30) if rate is not None else _DEFAULT_LR.get(optimizer, "0.001"),
+                         lr=_snippet(rate, 30) if rate is not None else _DEFAULT_LR.get(name, "0.001"),
                          decay=_snippet(decay, 30))
 
     def _check_input_shape(self, node: ast.Call, layer_class: str) -> None:

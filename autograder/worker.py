@@ -396,6 +396,8 @@ def grade(job: Job) -> SubmissionResult:
     t1 = time.monotonic()
     result.tests = score_tests(cells, assignment, job.profile, artifacts_dir, result.measurements, executed,
                                stop=watch.stop)
+    if executed is not None:
+        attribute_causes(result.tests, executed, cells, result.findings)
     result.timings["verify"] = round(time.monotonic() - t1, 2)
     if result.status == "ok" and any(t.status == "not_run" for t in result.tests):
         result.status = "incomplete"
@@ -442,6 +444,22 @@ def score_tests(cells, assignment, profile: str, artifacts_dir: Path, measuremen
                 test.messages.append(Message("worker.not_run", {"reason": str(not_executed[0].get("evalue", ""))}))
         outcomes.append(test)
     return outcomes
+
+
+def attribute_causes(tests: list[TestOutcome], executed_nb, cells, findings) -> None:
+    """Put first in each failed test's messages the student cell whose error made it fail
+    (:mod:`autograder.rootcause`; feedback only, the score is already decided)."""
+    from .rootcause import cause_message, root_causes
+
+    titles = {c.grade_id: c.title for c in cells}
+    failed = [t.grade_id for t in tests if t.kind == "test" and t.status in ("failed", "not_run")]
+    try:
+        causes = root_causes(executed_nb, failed, titles)
+    except Exception:     # a malformed executed notebook costs the hint, never the result
+        return
+    for test in tests:
+        if test.grade_id in causes:
+            test.messages.insert(0, cause_message(causes[test.grade_id], findings))
 
 
 _GRADER_DATA: dict[tuple, Any] = {}

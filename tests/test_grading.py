@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import html
 import json
 import os
 import socket
@@ -67,6 +68,7 @@ def make_submissions(root: Path, source: Path) -> Path:
     nbformat.write(release, str(subs / "blank.ipynb"))
     answers("wrong_arch", model=tiny.WRONG_MODEL)
     answers("keras2", train=tiny.KERAS2_TRAIN)
+    answers("keras1", train=tiny.KERAS1_TRAIN)
     answers("hardcoded", train=tiny.HARDCODED_TRAIN)
     answers("monkeypatch", train=tiny.MONKEYPATCH_TRAIN)
     answers("infinite_loop", formula=tiny.INFINITE_LOOP)
@@ -199,6 +201,23 @@ def test_keras2_code_is_graded_and_explained(graded):
     feedback = (graded[0] / "keras2" / "feedback.html").read_text()
     assert "learning_rate" in feedback and "model.fit" in feedback
     assert "Keras 2 name" in feedback            # metrics=["acc"]: accepted, and the modern name given
+
+
+def test_failed_tests_name_the_student_cell_that_broke_and_its_keras3_fix(graded):
+    result = graded[3]["keras1"]
+    tests = by_grade_id(result)
+    assert tests["test_model_shape"]["status"] == "passed"
+    for grade_id in ("test_accuracy", "test_training", "test_plot"):
+        first = tests[grade_id]["messages"][0]
+        assert first["code"] == "cause.cell_failed", grade_id
+        assert first["params"]["fix"]["code"] == "static.optimizer_lowercase"
+    feedback = html.unescape((graded[0] / "keras1" / "feedback.html").read_text())
+    assert ("The cell «Tiny assignment (2/4)» failed: `AttributeError: module 'keras.optimizers' has no "
+            "attribute 'rmsprop'` → `keras.optimizers.rmsprop` is Keras 1") in feedback
+    assert "write `keras.optimizers.RMSprop(learning_rate=0.05)`" in feedback
+    assert "NameError" in feedback            # the raw error of the test cell stays below it
+    blank = by_grade_id(graded[3]["blank"])
+    assert blank["test_model_shape"]["messages"][0]["code"] == "cause.unanswered"
 
 
 def test_infinite_loop_hits_the_cell_timeout_and_later_tests_still_run(graded):
@@ -497,7 +516,7 @@ def test_student_self_check_runs_visible_tests_and_gives_hints(tiny_env, few_sub
     folder = tmp_path / "release"                     # a release folder as handed out: notebook + manifest
     folder.mkdir()
     (folder / "assignment.toml").write_text(public_manifest_text(load_assignment("tiny", root / "solutions")))
-    for name in ("correct", "wrong_arch", "keras2"):
+    for name in ("correct", "wrong_arch", "keras2", "keras1"):
         (folder / f"{name}.ipynb").write_bytes((few_submissions / f"{name}.ipynb").read_bytes())
     report = self_check(folder / "correct.ipynb", lang="en")
     assert report.ok and report.tests, render_text(report, "en")
@@ -509,6 +528,9 @@ def test_student_self_check_runs_visible_tests_and_gives_hints(tiny_env, few_sub
     assert not report.ok
     text = render_text(report, "en")
     assert "✗" in text and "(None, 4); expected (None, 3)" in text
+    text = render_text(self_check(folder / "keras1.ipynb", lang="en"), "en")
+    assert "The cell «Tiny assignment (2/4)» failed: `AttributeError: module 'keras.optimizers'" in text
+    assert "`keras.optimizers.RMSprop(learning_rate=0.05)`" in text
     static_only = self_check(folder / "keras2.ipynb", run=False, lang="en")
     assert not static_only.tests
     assert "learning_rate" in render_text(static_only, "en")

@@ -230,9 +230,42 @@ def test_modern_generator_calls_are_fine():
     "keras.optimizers.adam(lr=1e-3)",  # Keras 2's lowercase alias
 ])
 def test_lr_keyword_in_optimizers(call):
-    (finding,) = analyze_source(call)
-    assert finding.code == "static.optimizer_lr"
+    (finding,) = [f for f in analyze_source(call) if f.code == "static.optimizer_lr"]
     assert "learning_rate=0.001" in finding.message("en")
+    assert "adam(" not in finding.message("en")     # the hint never keeps Keras 1's lowercase name
+
+
+@pytest.mark.parametrize("call, modern", [
+    ("keras.optimizers.rmsprop(lr=0.0001)", "keras.optimizers.RMSprop(learning_rate=0.0001)"),
+    ("optimizers.sgd()", "optimizers.SGD(learning_rate=0.001)"),
+    ("tf.keras.optimizers.adam(0.01)", "tf.keras.optimizers.Adam(learning_rate=0.01)"),
+])
+def test_lowercase_optimizers_are_named_by_their_class(call, modern):
+    findings = analyze_source(call)
+    assert codes(findings)[0] == "static.optimizer_lowercase"
+    assert f"`{modern}`" in findings[0].message("en")
+    for finding in findings:
+        assert "rmsprop(learning_rate" not in finding.message("en")
+
+
+@pytest.mark.parametrize("call, fixed", [
+    ("Convolution2D(64, 3, 3)", "Conv2D(64, (3, 3))"),
+    ("layers.Conv2D(32, 5, 5, activation='relu')", "layers.Conv2D(32, (5, 5))"),
+])
+def test_keras1_positional_kernel_sizes_say_they_are_strides(call, fixed):
+    (finding,) = [f for f in analyze_source(call) if f.code == "static.keras1_kernel_size"]
+    assert f"`{fixed}`" in finding.message("en") and "stride" in finding.message("en")
+
+
+@pytest.mark.parametrize("source", ["layers.Conv2D(64, 3)", "layers.Conv2D(64, (3, 3), 2)",
+                                    "layers.Conv2D(64, 3, strides=2)"])
+def test_modern_conv_calls_get_no_keras1_hint(source):
+    assert "static.keras1_kernel_size" not in codes(analyze_source(source))
+
+
+def test_input_blocks_the_grader_and_says_which_value_to_write():
+    (finding,) = analyze_source("epochs = int(input('épocas: '))")
+    assert finding.code == "static.input_call" and "`epochs = 5`" in finding.message("en")
 
 
 @pytest.mark.parametrize("call", [
@@ -249,7 +282,7 @@ def test_modern_optimizer_calls_are_fine(call):
 def test_decay_without_lr_suggests_the_optimizers_default():
     (finding,) = analyze_source("opt = keras.optimizers.SGD(momentum=0.9, decay=1e-4)")
     assert finding.code == "static.optimizer_decay"
-    assert finding.params == {"optimizer": "SGD", "lr": "0.01", "decay": "0.0001"}
+    assert finding.params == {"optimizer": "keras.optimizers.SGD", "lr": "0.01", "decay": "0.0001"}
     (adam,) = analyze_source("opt = Adam(learning_rate=3e-4, decay=1e-5)")
     assert adam.params["lr"] == "0.0003"
 
@@ -640,7 +673,9 @@ from keras.utils import np_utils
 from keras.layers.core import Dense
 from cnnkit import models
 opt = SGD(lr=0.1, decay=1e-4)
-model = keras.Sequential([layers.Flatten(input_shape=(8, 8)), layers.Dense(7, activation="sigmoid")])
+other = keras.optimizers.rmsprop()
+n = int(input())
+model = keras.Sequential([layers.Flatten(input_shape=(8, 8)), layers.Conv2D(8, 3, 3), layers.Dense(7, activation="sigmoid")])
 model.compile(opt, keras.losses.CategoricalCrossentropy(from_logits=True))
 model.fit_generator(gen, validation_data=(x_test, y_test))
 model.predict_classes(x)

@@ -1,0 +1,245 @@
+"""Why a test failed: the student's cell whose error made it fail, with the fix.
+
+A locked test cell that fails with ``NameError: name 'history_3x3' is not defined`` is
+rarely where the mistake is: the student's training cell raised first (say
+``keras.optimizers.rmsprop`` does not exist in Keras 3) and never assigned
+``history_3x3``. :func:`root_causes` reads the executed notebook in order and, for
+each failed test, names the earlier cell that caused it — by its exercise title, its
+error in one line and, when the static analysis (:mod:`autograder.static`) or the
+table below knows it, the exact Keras-3 spelling to write instead. A cell still
+raising nbgrader's ``NotImplementedError`` stub is reported as unanswered.
+
+This is feedback only: the executed notebook comes from the student's kernel and
+never decides a point (scores come from :mod:`autograder.verify`). Titles come from
+the instructors' source notebook, not from the submission.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+from cnnkit import messages
+from cnnkit.messages import Message
+
+__all__ = ["CellError", "cell_errors", "root_causes", "cause_message"]
+
+messages.register({
+    "cause.cell_failed": {
+        "es": "La celda «{cell}» falló: `{error}` → {fix}",
+        "en": "The cell «{cell}» failed: `{error}` → {fix}",
+    },
+    "cause.cell_failed_plain": {
+        "es": "La celda «{cell}» falló antes de esta prueba: `{error}`. Corrígela y vuelve a ejecutar el "
+              "cuaderno desde el principio.",
+        "en": "The cell «{cell}» failed before this test: `{error}`. Fix it and run the notebook again from "
+              "the top.",
+    },
+    "cause.unanswered": {
+        "es": "La celda «{cell}» está sin responder: sustituye `raise NotImplementedError()` por tu código.",
+        "en": "The cell «{cell}» is unanswered: replace `raise NotImplementedError()` with your code.",
+    },
+    "cause.weights_h5": {
+        "es": "en Keras 3 `save_weights` pide un nombre acabado en `.weights.h5`: "
+              "`{receiver}.save_weights(\"modelo.weights.h5\")` (o el modelo entero: `{receiver}.save(\"modelo.keras\")`).",
+        "en": "in Keras 3 `save_weights` needs a name ending in `.weights.h5`: "
+              "`{receiver}.save_weights(\"model.weights.h5\")` (or the whole model: `{receiver}.save(\"model.keras\")`).",
+    },
+    "cause.name_from_cell": {
+        "es": "`{name}` no existe porque la celda que la define no llegó a terminar; corrige esa celda primero.",
+        "en": "`{name}` does not exist because the cell that defines it did not finish; fix that cell first.",
+    },
+    "cause.input": {
+        "es": "`input()` no puede leer nada al corregir: escribe el valor en el código.",
+        "en": "`input()` cannot read anything when grading: write the value in the code.",
+    },
+})
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_LINE = re.compile(r"(?:Cell In\s*\[\d*\]|<ipython-input-[^>]*>|line)\W+line (\d+)|, line (\d+)")
+_POINTS = re.compile(r"\s*\((?:[\d,.]+ )?(?:puntos?|points?)[^)]*\)\s*$", re.IGNORECASE)
+_UNANSWERED = ("NotImplementedError",)
+_NAME_ERROR = re.compile(r"name '(\w+)' is not defined")
+
+# Errors the static analysis cannot see (they depend on values), with their fix.
+_ERROR_FIXES = [
+    (re.compile(r"filename must end in `?\.weights\.h5"), "cause.weights_h5"),
+    (re.compile(r"StdinNotImplementedError|raw_input was called"), "cause.input"),
+]
+
+
+@dataclass(frozen=True)
+class CellError:
+    """A code cell of the executed notebook that raised, outside the graded test cells.
+
+    ``index`` is the position in the notebook; ``line`` the 1-based line of the cell
+    the traceback points at (None when it does not say).
+    """
+
+    index: int
+    grade_id: str | None
+    title: str
+    ename: str
+    evalue: str
+    line: int | None
+
+    @property
+    def unanswered(self) -> bool:
+        return self.ename in _UNANSWERED
+
+    @property
+    def one_line(self) -> str:
+        text = f"{self.ename}: {self.evalue}" if self.evalue else self.ename
+        text = " ".join(text.split())
+        return text if len(text) <= 240 else text[:239] + "…"
+
+
+def _source(cell) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
+def _heading(markdown: str) -> str | None:
+    for line in markdown.splitlines():
+        if line.lstrip().startswith("#"):
+            text = line.strip().lstrip("#").strip().replace("**", "")
+            return _POINTS.sub("", text).strip() or None
+    return None
+
+
+def _traceback_line(output) -> int | None:
+    text = _ANSI.sub("", "\n".join(output.get("traceback") or []))
+    numbers = [int(a or b) for a, b in _LINE.findall(text)]
+    return numbers[0] if numbers else None
+
+
+def _parse(source: str) -> ast.Module | None:
+    try:
+        return ast.parse("\n".join("pass" if line.lstrip().startswith(("%", "!")) else line
+                                   for line in source.splitlines()))
+    except SyntaxError:
+        return None
+
+
+def _stored_names(tree: ast.Module | None) -> set[str]:
+    names = set()
+    for node in ast.walk(tree) if tree else ():
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return names
+
+
+def _loaded_names(tree: ast.Module | None) -> set[str]:
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} if tree else set()
+
+
+def cell_errors(executed_nb, titles: Mapping[str, str] | None = None) -> list[CellError]:
+    """Errors raised by the notebook's cells that are not graded tests, in notebook order.
+
+    ``titles`` (grade_id → title, from the instructors' source) wins over the
+    section heading the cell sits under.
+    """
+    titles = titles or {}
+    cells = executed_nb.get("cells", [])
+    # Where each student cell sits: its section heading and, when the section has several
+    # answer cells, which one it is ("2b) Entrenamiento (2/3)").
+    sections, heading, place = {}, None, {}
+    for index, cell in enumerate(cells):
+        meta = (cell.get("metadata") or {}).get("nbgrader") or {}
+        if cell.get("cell_type") == "markdown" and _heading(_source(cell)):
+            heading = _heading(_source(cell))
+        elif cell.get("cell_type") == "code" and not meta.get("grade") and not meta.get("locked"):
+            sections.setdefault(heading, []).append(index)
+            place[index] = heading
+    errors, heading = [], None
+    for index, cell in enumerate(cells):
+        meta = (cell.get("metadata") or {}).get("nbgrader") or {}
+        if cell.get("cell_type") == "markdown":
+            heading = _heading(_source(cell)) or heading
+            continue
+        if cell.get("cell_type") != "code" or meta.get("grade"):
+            continue
+        for output in cell.get("outputs", []):
+            if output.get("output_type") != "error":
+                continue
+            grade_id = meta.get("grade_id")
+            title = (titles.get(grade_id) if grade_id else None) or heading or f"#{index + 1}"
+            siblings = sections.get(place.get(index), [])
+            if grade_id not in titles and len(siblings) > 1:
+                title = f"{title} ({siblings.index(index) + 1}/{len(siblings)})"
+            errors.append(CellError(index=index, grade_id=grade_id, title=title,
+                                    ename=str(output.get("ename", "Error"))[:80],
+                                    evalue=str(output.get("evalue", "")), line=_traceback_line(output)))
+            break
+    return errors
+
+
+def root_causes(executed_nb, failed: Iterable[str], titles: Mapping[str, str] | None = None) -> dict[str, CellError]:
+    """``{test grade_id: the cell error that made it fail}`` for the ``failed`` tests.
+
+    The cause of a test is, among the cells before it that raised: the last one that
+    assigns a name the test reads (so ``model_3x3`` points at the cell defining it), else
+    the last one of the same section, else the last one before the test. A test with no
+    earlier error has no entry: its own checks explain it.
+    """
+    failed = set(failed)
+    errors = cell_errors(executed_nb, titles)
+    cells = executed_nb.get("cells", [])
+    stored = {e.index: _stored_names(_parse(_source(cells[e.index]))) for e in errors}
+    causes, section_start = {}, 0
+    for index, cell in enumerate(cells):
+        if cell.get("cell_type") == "markdown" and _heading(_source(cell)):
+            section_start = index
+        meta = (cell.get("metadata") or {}).get("nbgrader") or {}
+        grade_id = meta.get("grade_id")
+        if cell.get("cell_type") != "code" or not meta.get("grade") or grade_id not in failed:
+            continue
+        before = [e for e in errors if e.index < index]
+        if not before:
+            continue
+        reads = _loaded_names(_parse(_source(cell))) - {"checks", "np", "plt", "keras", "layers"}
+        defining = [e for e in before if stored[e.index] & reads]
+        same_section = [e for e in before if e.index > section_start]
+        cause = (defining or same_section or before)[-1]
+        # A NameError is itself caused: follow it to the earlier cell that failed to define the name.
+        while cause.ename == "NameError" and (missing := _NAME_ERROR.search(cause.evalue)):
+            earlier = [e for e in errors if e.index < cause.index and missing.group(1) in stored[e.index]]
+            if not earlier:
+                break
+            cause = earlier[-1]
+        causes[grade_id] = cause
+    return causes
+
+
+def _fix(error: CellError, findings: Iterable[Mapping]) -> dict | None:
+    """The fix for ``error`` as a nested message: the static finding on the failing line of that
+    cell (or its first error/warning), else the table of value-dependent errors."""
+    def same_cell(finding) -> bool:
+        if error.grade_id and finding.get("cell_id"):
+            return finding.get("cell_id") == error.grade_id
+        return finding.get("cell_index") == error.index
+
+    mine = [f for f in findings if same_cell(f) and f.get("severity") in ("error", "warning")]
+    on_line = [f for f in mine if error.line is not None and f.get("line") == error.line]
+    chosen = (on_line or mine or [None])[0]
+    if chosen is not None:
+        return {"code": chosen["code"], "params": dict(chosen.get("params") or {})}
+    for pattern, code in _ERROR_FIXES:
+        if pattern.search(f"{error.ename}: {error.evalue}"):
+            return {"code": code, "params": {"receiver": "model"}}
+    return None
+
+
+def cause_message(error: CellError, findings: Iterable[Mapping] = ()) -> Message:
+    """The one-line feedback for a test that ``error`` made fail."""
+    if error.unanswered:
+        return Message("cause.unanswered", {"cell": error.title})
+    fix = _fix(error, list(findings))
+    if fix is None:
+        return Message("cause.cell_failed_plain", {"cell": error.title, "error": error.one_line})
+    return Message("cause.cell_failed", {"cell": error.title, "error": error.one_line, "fix": fix})
