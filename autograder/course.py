@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,6 +103,9 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+_GENERATE_LOCK = threading.Lock()
+
+
 def build_course(assignment_id: str, source_notebook: Path, root: Path) -> Course:
     """Create (or reuse, when the source is unchanged) the course at ``root``.
 
@@ -124,9 +129,17 @@ def build_course(assignment_id: str, source_notebook: Path, root: Path) -> Cours
     course.source_notebook.parent.mkdir(parents=True)
     shutil.copy2(source_notebook, course.source_notebook)
     config = nbgrader_config(root)
-    coursedir = CourseDirectory(config=config)
-    api = NbGraderAPI(coursedir=coursedir, config=config)
-    result = api.generate_assignment(assignment_id, force=True, create=True)
+    # nbgrader's converters chdir into the course root and back: the working directory is the
+    # process's, so two batches building courses in threads would each restore the other's
+    # (soon deleted) course root. One generation at a time, and the caller's directory restored.
+    with _GENERATE_LOCK:
+        cwd = os.getcwd()
+        try:
+            coursedir = CourseDirectory(config=config)
+            api = NbGraderAPI(coursedir=coursedir, config=config)
+            result = api.generate_assignment(assignment_id, force=True, create=True)
+        finally:
+            os.chdir(cwd)
     if not result.get("success"):
         raise RuntimeError(f"nbgrader generate_assignment failed for {assignment_id}:\n"
                            f"{result.get('log', '')}\n{result.get('error', '')}")

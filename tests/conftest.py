@@ -21,3 +21,15 @@ def seeded():
 
     keras.utils.set_random_seed(0)
     return 0
+
+
+@pytest.fixture(autouse=True)
+def _working_directory_survives():
+    """Fail the test after which the process's working directory no longer exists (code it drove
+    chdir'ed into a folder that was then deleted): every later subprocess would inherit it."""
+    yield
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        os.chdir(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        pytest.fail("the working directory was deleted under this test")
