@@ -236,9 +236,7 @@ class GradebookExport:
 
 def _hidden_lines(cells) -> list[str]:
     """Lines of hidden test code (what feedback must never show)."""
-    from .verify import split_hidden
-
-    from .verify import HIDDEN_BEGIN, HIDDEN_END
+    from .verify import HIDDEN_BEGIN, HIDDEN_END, split_hidden
 
     lines = {HIDDEN_BEGIN, HIDDEN_END}
     for cell in cells:

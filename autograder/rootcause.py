@@ -23,7 +23,7 @@ from typing import Iterable, Mapping
 from cnnkit import messages
 from cnnkit.messages import Message
 
-__all__ = ["CellError", "cell_errors", "root_causes", "cause_message"]
+__all__ = ["CellError", "cell_errors", "root_causes", "cause_message", "cause_messages"]
 
 messages.register({
     "cause.cell_failed": {
@@ -45,10 +45,6 @@ messages.register({
               "`{receiver}.save_weights(\"modelo.weights.h5\")` (o el modelo entero: `{receiver}.save(\"modelo.keras\")`).",
         "en": "in Keras 3 `save_weights` needs a name ending in `.weights.h5`: "
               "`{receiver}.save_weights(\"model.weights.h5\")` (or the whole model: `{receiver}.save(\"model.keras\")`).",
-    },
-    "cause.name_from_cell": {
-        "es": "`{name}` no existe porque la celda que la define no llegó a terminar; corrige esa celda primero.",
-        "en": "`{name}` does not exist because the cell that defines it did not finish; fix that cell first.",
     },
     "cause.input": {
         "es": "`input()` no puede leer nada al corregir: escribe el valor en el código.",
@@ -115,10 +111,11 @@ def _traceback_line(output) -> int | None:
 
 
 def _parse(source: str) -> ast.Module | None:
+    from .static import _parse as parse_cell     # IPython magics neutralised, as the hints read cells
+
     try:
-        return ast.parse("\n".join("pass" if line.lstrip().startswith(("%", "!")) else line
-                                   for line in source.splitlines()))
-    except SyntaxError:
+        return parse_cell(source)
+    except (SyntaxError, ValueError):
         return None
 
 
@@ -146,30 +143,28 @@ def cell_errors(executed_nb, titles: Mapping[str, str] | None = None) -> list[Ce
     """
     titles = titles or {}
     cells = executed_nb.get("cells", [])
-    # Where each student cell sits: its section heading and, when the section has several
-    # answer cells, which one it is ("2b) Entrenamiento (2/3)").
-    sections, heading, place = {}, None, {}
-    for index, cell in enumerate(cells):
-        meta = (cell.get("metadata") or {}).get("nbgrader") or {}
-        if cell.get("cell_type") == "markdown" and _heading(_source(cell)):
-            heading = _heading(_source(cell))
-        elif cell.get("cell_type") == "code" and not meta.get("grade") and not meta.get("locked"):
-            sections.setdefault(heading, []).append(index)
-            place[index] = heading
-    errors, heading = [], None
+    # Where each code cell sits: its section heading; and the section's answer cells, to say
+    # which one a cell is when there are several ("2b) Entrenamiento (2/3)").
+    answers, heading, place = {}, None, {}
     for index, cell in enumerate(cells):
         meta = (cell.get("metadata") or {}).get("nbgrader") or {}
         if cell.get("cell_type") == "markdown":
             heading = _heading(_source(cell)) or heading
-            continue
+        elif cell.get("cell_type") == "code":
+            place[index] = heading
+            if not meta.get("grade") and not meta.get("locked"):
+                answers.setdefault(heading, []).append(index)
+    errors = []
+    for index, cell in enumerate(cells):
+        meta = (cell.get("metadata") or {}).get("nbgrader") or {}
         if cell.get("cell_type") != "code" or meta.get("grade"):
             continue
         for output in cell.get("outputs", []):
             if output.get("output_type") != "error":
                 continue
             grade_id = meta.get("grade_id")
-            title = (titles.get(grade_id) if grade_id else None) or heading or f"#{index + 1}"
-            siblings = sections.get(place.get(index), [])
+            title = (titles.get(grade_id) if grade_id else None) or place[index] or f"#{index + 1}"
+            siblings = answers.get(place[index], [])
             if grade_id not in titles and len(siblings) > 1:
                 title = f"{title} ({siblings.index(index) + 1}/{len(siblings)})"
             errors.append(CellError(index=index, grade_id=grade_id, title=title,
@@ -243,3 +238,15 @@ def cause_message(error: CellError, findings: Iterable[Mapping] = ()) -> Message
     if fix is None:
         return Message("cause.cell_failed_plain", {"cell": error.title, "error": error.one_line})
     return Message("cause.cell_failed", {"cell": error.title, "error": error.one_line, "fix": fix})
+
+
+def cause_messages(executed_nb, failed: Iterable[str], titles: Mapping[str, str] | None = None,
+                   findings: Iterable[Mapping] = ()) -> dict[str, Message]:
+    """``{test grade_id: its cause's message}`` for the ``failed`` tests; empty when the notebook
+    cannot be read (a malformed or hostile notebook costs the hint, never the result)."""
+    findings = list(findings)
+    try:
+        causes = root_causes(executed_nb, failed, titles)
+    except Exception:
+        return {}
+    return {grade_id: cause_message(cause, findings) for grade_id, cause in causes.items()}

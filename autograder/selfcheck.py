@@ -115,13 +115,12 @@ def self_check(notebook: Path, *, run: bool = True, lang: str | None = None, cel
         os.chdir(saved)
     report.ran = True
     titles = cell_titles(nb)
-    from .rootcause import cause_message, root_causes
+    from .rootcause import cause_messages
 
     failing = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells
                if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")
                and any(o.get("output_type") == "error" for o in c.get("outputs", []))]
-    causes = root_causes(nb, failing, titles)
-    findings = [f.to_json() for f in report.findings]
+    causes = cause_messages(nb, failing, titles, [f.to_json() for f in report.findings])
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
         if not meta.get("grade") or cell.cell_type != "code":
@@ -135,8 +134,8 @@ def self_check(notebook: Path, *, run: bool = True, lang: str | None = None, cel
         report.tests.append(TestResult(
             grade_id=meta["grade_id"], name=titles.get(meta["grade_id"], meta["grade_id"]),
             points=float(meta.get("points", 0)), passed=passed, hidden=meta["grade_id"] in hidden,
-            message="\n".join(([cause_message(causes[meta["grade_id"]], findings).render(lang)]
-                               if meta["grade_id"] in causes else []) + [_error_text(e) for e in errors])))
+            message="\n".join(([causes[meta["grade_id"]].render(lang)] if meta["grade_id"] in causes else [])
+                               + [_error_text(e) for e in errors])))
     report.seconds = round(time.monotonic() - started, 2)
     return report
 

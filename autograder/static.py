@@ -248,8 +248,7 @@ OPTIMIZERS = {"SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax"
               "Lion", "Lamb", "Adafactor"}
 _OPTIMIZERS_LOWER = {name.lower(): name for name in OPTIMIZERS}
 # Keras 1 spelled kernel sizes as separate positional arguments: Conv2D(filters, rows, cols).
-_KERAS1_CONV = {"Convolution2D": "Conv2D", "Conv2D": "Conv2D", "Convolution1D": "Conv1D",
-                "SeparableConv2D": "SeparableConv2D"}
+_KERAS1_CONV = {"Convolution2D", "Conv2D", "Convolution1D", "SeparableConv2D"}
 # Keras 2 / Keras 3 default learning rates, to fill the decay suggestion.
 _DEFAULT_LR = {"SGD": "0.01"}
 
@@ -824,7 +823,7 @@ class _Analysis(ast.NodeVisitor):
             self._check_input_shape(node, layer_class)
             self._check_keras1_kernel_size(node, layer_class)
         if isinstance(node.func, ast.Name) and node.func.id == "input" and "input" not in self.layer_names:
-            self._report("static.input_call", node.lineno, name=self._assigned_name(node) or "valor")
+            self._report("static.input_call", node.lineno, name=self.assigned_to.get(id(node), "valor"))
         if _is_true(_keyword(node, "from_logits")):
             self.logit_losses[id(node)] = self._loss_from_call(node)
         if method in ("fit", "fit_generator"):
@@ -851,15 +850,12 @@ class _Analysis(ast.NodeVisitor):
     def _check_keras1_kernel_size(self, node: ast.Call, layer_class: str) -> None:
         if layer_class not in _KERAS1_CONV or len(node.args) < 3:
             return
-        filters, rows, cols = (_int_literal(a) for a in node.args[:3])
-        if rows is None or cols is None or isinstance(node.args[1], ast.Tuple):
+        rows, cols = (_int_literal(a) for a in node.args[1:3])
+        if rows is None or cols is None:       # Conv2D(64, (3, 3), 2): a real stride
             return
         self._report("static.keras1_kernel_size", node.lineno, call=_snippet(node, 60),
                      layer=_snippet(node.func, 40).replace("Convolution", "Conv"),
                      filters=_snippet(node.args[0], 20), rows=rows, cols=cols, stride=cols)
-
-    def _assigned_name(self, call: ast.Call) -> str | None:
-        return self.assigned_to.get(id(call))
 
     def _check_optimizer(self, node: ast.Call, optimizer: str, name: str) -> None:
         """``optimizer`` as the hint should spell it (the student's path, the real class); ``name`` the class."""

@@ -449,17 +449,13 @@ def score_tests(cells, assignment, profile: str, artifacts_dir: Path, measuremen
 def attribute_causes(tests: list[TestOutcome], executed_nb, cells, findings) -> None:
     """Put first in each failed test's messages the student cell whose error made it fail
     (:mod:`autograder.rootcause`; feedback only, the score is already decided)."""
-    from .rootcause import cause_message, root_causes
+    from .rootcause import cause_messages
 
-    titles = {c.grade_id: c.title for c in cells}
     failed = [t.grade_id for t in tests if t.kind == "test" and t.status in ("failed", "not_run")]
-    try:
-        causes = root_causes(executed_nb, failed, titles)
-    except Exception:     # a malformed executed notebook costs the hint, never the result
-        return
+    causes = cause_messages(executed_nb, failed, {c.grade_id: c.title for c in cells}, findings)
     for test in tests:
         if test.grade_id in causes:
-            test.messages.insert(0, cause_message(causes[test.grade_id], findings))
+            test.messages.insert(0, causes[test.grade_id])
 
 
 _GRADER_DATA: dict[tuple, Any] = {}
