@@ -55,7 +55,9 @@ def nbgrader_config(root: Path) -> Config:
     config.NbGraderAPI.log_level = logging.WARNING
     config.GenerateAssignment.create_assignment = True
     # The course notebooks are in Spanish; so are the stubs students replace.
-    config.ClearSolutions.code_stub = {"python": "# ESCRIBE AQUÍ TU CÓDIGO\nraise NotImplementedError()"}
+    # The stub says what to do with itself: a left-over `raise` is the commonest "unanswered".
+    config.ClearSolutions.code_stub = {"python": "# ESCRIBE AQUÍ TU CÓDIGO (y borra la línea de abajo)\n"
+                                                "raise NotImplementedError()"}
     config.ClearSolutions.text_stub = "ESCRIBE AQUÍ TU RESPUESTA"
     return config
 

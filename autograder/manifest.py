@@ -145,6 +145,7 @@ def public_manifest_text(assignment: Assignment) -> str:
     meta = {"id": manifest.id}
     if manifest.title:
         meta["title"] = manifest.title
+    meta["language"] = manifest.language
     if manifest.num_classes is not None:
         meta["num_classes"] = manifest.num_classes
     if manifest.datasets:

@@ -23,7 +23,7 @@ from typing import Iterable, Mapping
 from cnnkit import messages
 from cnnkit.messages import Message
 
-__all__ = ["CellError", "cell_errors", "root_causes", "cause_message", "cause_messages"]
+__all__ = ["CellError", "cell_errors", "root_causes", "defining_cells", "cause_message", "cause_messages"]
 
 messages.register({
     "cause.cell_failed": {
@@ -40,11 +40,27 @@ messages.register({
         "es": "La celda «{cell}» está sin responder: sustituye `raise NotImplementedError()` por tu código.",
         "en": "The cell «{cell}» is unanswered: replace `raise NotImplementedError()` with your code.",
     },
+    "cause.defined_in": {
+        "es": "Revisa la celda «{cell}», que define {names}:",
+        "en": "Check the cell «{cell}», which defines {names}:",
+    },
     "cause.weights_h5": {
         "es": "en Keras 3 `save_weights` pide un nombre acabado en `.weights.h5`: "
               "`{receiver}.save_weights(\"modelo.weights.h5\")` (o el modelo entero: `{receiver}.save(\"modelo.keras\")`).",
         "en": "in Keras 3 `save_weights` needs a name ending in `.weights.h5`: "
               "`{receiver}.save_weights(\"model.weights.h5\")` (or the whole model: `{receiver}.save(\"model.keras\")`).",
+    },
+    "cause.shared_optimizer": {
+        "es": "un optimizador solo sirve para el modelo con el que entrenó primero: crea uno nuevo en cada "
+              "`compile` (`{receiver}.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3), ...)`).",
+        "en": "an optimizer only works for the model it first trained: create a new one in each `compile` "
+              "(`{receiver}.compile(optimizer=keras.optimizers.Adam(learning_rate=1e-3), ...)`).",
+    },
+    "cause.shrunk_to_nothing": {
+        "es": "la imagen se queda sin píxeles antes de esta capa: alguna capa anterior reduce demasiado "
+              "(un `strides` o un pooling de más). `{receiver}.summary()` muestra la forma de cada salida.",
+        "en": "the image runs out of pixels before this layer: an earlier layer shrinks it too much "
+              "(a `strides` or one pooling too many). `{receiver}.summary()` shows each output's shape.",
     },
     "cause.input": {
         "es": "`input()` no puede leer nada al corregir: escribe el valor en el código.",
@@ -57,11 +73,21 @@ _LINE = re.compile(r"(?:Cell In\s*\[\d*\]|<ipython-input-[^>]*>|line)\W+line (\d
 _POINTS = re.compile(r"\s*\((?:[\d,.]+ )?(?:puntos?|points?)[^)]*\)\s*$", re.IGNORECASE)
 _UNANSWERED = ("NotImplementedError",)
 _NAME_ERROR = re.compile(r"name '(\w+)' is not defined")
+# Errors that only say an earlier step did not happen: the model was never compiled or built
+# because the cell that should have done it failed. They are followed back to that cell.
+_CONSEQUENCE = re.compile(r"You must call `compile\(\)`|has no defined inputs yet|has not yet been built|"
+                          r"needs to be built|isn't built|not been built")
+# Names a failing line reads that say nothing about where it went wrong.
+_COMMON_NAMES = {"keras", "layers", "np", "plt", "tf", "print", "len", "range"}
 
 # Errors the static analysis cannot see (they depend on values), with their fix.
 _ERROR_FIXES = [
     (re.compile(r"filename must end in `?\.weights\.h5"), "cause.weights_h5"),
     (re.compile(r"StdinNotImplementedError|raw_input was called"), "cause.input"),
+    (re.compile(r"optimizer can only be called for the variables it was originally built with"),
+     "cause.shared_optimizer"),
+    (re.compile(r"output size would be zero or negative|Negative dimension size|negative output size"),
+     "cause.shrunk_to_nothing"),
 ]
 
 
@@ -79,6 +105,7 @@ class CellError:
     ename: str
     evalue: str
     line: int | None
+    source_line: str = ""     # the cell's line at ``line``, as the student wrote it
 
     @property
     def unanswered(self) -> bool:
@@ -87,7 +114,7 @@ class CellError:
     @property
     def one_line(self) -> str:
         text = f"{self.ename}: {self.evalue}" if self.evalue else self.ename
-        text = " ".join(text.split())
+        text = " ".join(_ANSI.sub("", text).split())
         return text if len(text) <= 240 else text[:239] + "…"
 
 
@@ -135,41 +162,49 @@ def _loaded_names(tree: ast.Module | None) -> set[str]:
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} if tree else set()
 
 
-def cell_errors(executed_nb, titles: Mapping[str, str] | None = None) -> list[CellError]:
-    """Errors raised by the notebook's cells that are not graded tests, in notebook order.
+def _cell_titles(cells, titles: Mapping[str, str]) -> dict[int, str]:
+    """``{index: title}`` of every code cell that is not a graded test.
 
-    ``titles`` (grade_id → title, from the instructors' source) wins over the
-    section heading the cell sits under.
+    ``titles`` (grade_id → title, from the instructors' source) wins over the section heading
+    the cell sits under; a section with several answer cells numbers them ("2b) Entrenamiento (2/3)").
     """
-    titles = titles or {}
-    cells = executed_nb.get("cells", [])
-    # Where each code cell sits: its section heading; and the section's answer cells, to say
-    # which one a cell is when there are several ("2b) Entrenamiento (2/3)").
     answers, heading, place = {}, None, {}
     for index, cell in enumerate(cells):
         meta = (cell.get("metadata") or {}).get("nbgrader") or {}
         if cell.get("cell_type") == "markdown":
             heading = _heading(_source(cell)) or heading
-        elif cell.get("cell_type") == "code":
+        elif cell.get("cell_type") == "code" and not meta.get("grade"):
             place[index] = heading
-            if not meta.get("grade") and not meta.get("locked"):
+            if not meta.get("locked"):
                 answers.setdefault(heading, []).append(index)
+    out = {}
+    for index, heading in place.items():
+        grade_id = ((cells[index].get("metadata") or {}).get("nbgrader") or {}).get("grade_id")
+        title = (titles.get(grade_id) if grade_id else None) or heading or f"#{index + 1}"
+        siblings = answers.get(heading, [])
+        if grade_id not in titles and len(siblings) > 1 and index in siblings:
+            title = f"{title} ({siblings.index(index) + 1}/{len(siblings)})"
+        out[index] = title
+    return out
+
+
+def cell_errors(executed_nb, titles: Mapping[str, str] | None = None) -> list[CellError]:
+    """Errors raised by the notebook's cells that are not graded tests, in notebook order
+    (titles as :func:`_cell_titles` gives them)."""
+    cells = executed_nb.get("cells", [])
+    named = _cell_titles(cells, titles or {})
     errors = []
-    for index, cell in enumerate(cells):
-        meta = (cell.get("metadata") or {}).get("nbgrader") or {}
-        if cell.get("cell_type") != "code" or meta.get("grade"):
-            continue
+    for index, title in named.items():
+        cell = cells[index]
         for output in cell.get("outputs", []):
             if output.get("output_type") != "error":
                 continue
-            grade_id = meta.get("grade_id")
-            title = (titles.get(grade_id) if grade_id else None) or place[index] or f"#{index + 1}"
-            siblings = answers.get(place[index], [])
-            if grade_id not in titles and len(siblings) > 1:
-                title = f"{title} ({siblings.index(index) + 1}/{len(siblings)})"
-            errors.append(CellError(index=index, grade_id=grade_id, title=title,
-                                    ename=str(output.get("ename", "Error"))[:80],
-                                    evalue=str(output.get("evalue", "")), line=_traceback_line(output)))
+            line = _traceback_line(output)
+            lines = _source(cell).splitlines()
+            errors.append(CellError(index=index, grade_id=((cell.get("metadata") or {}).get("nbgrader") or {}).get("grade_id"),
+                                    title=title, ename=str(output.get("ename", "Error"))[:80],
+                                    evalue=str(output.get("evalue", "")), line=line,
+                                    source_line=lines[line - 1] if line and 0 < line <= len(lines) else ""))
             break
     return errors
 
@@ -197,18 +232,44 @@ def root_causes(executed_nb, failed: Iterable[str], titles: Mapping[str, str] | 
         before = [e for e in errors if e.index < index]
         if not before:
             continue
-        reads = _loaded_names(_parse(_source(cell))) - {"checks", "np", "plt", "keras", "layers"}
+        # Private names (``_checks``, ``_np``…) are the notebook's own, never a student's answer.
+        reads = {n for n in _loaded_names(_parse(_source(cell))) if not n.startswith("_")} - {
+            "checks", "np", "plt", "keras", "layers"}
         defining = [e for e in before if stored[e.index] & reads]
         same_section = [e for e in before if e.index > section_start]
         cause = (defining or same_section or before)[-1]
-        # A NameError is itself caused: follow it to the earlier cell that failed to define the name.
-        while cause.ename == "NameError" and (missing := _NAME_ERROR.search(cause.evalue)):
-            earlier = [e for e in errors if e.index < cause.index and missing.group(1) in stored[e.index]]
-            if not earlier:
-                break
-            cause = earlier[-1]
-        causes[grade_id] = cause
+        causes[grade_id] = _upstream(cause, errors, cells)
     return causes
+
+
+def _upstream(cause: CellError, errors: list[CellError], cells) -> CellError:
+    """Follow an error that is itself a consequence back to the cell that caused it.
+
+    A NameError goes to the earlier failed cell that should have defined the name (else the
+    last unanswered cell before it); "You must call `compile()`" and "no defined inputs yet"
+    go to the earlier failed cell that used a name the failing line reads.
+    """
+    def names(error: CellError, loaded_only: bool = False) -> set[str]:
+        tree = _parse(_source(cells[error.index]))
+        return _loaded_names(tree) if loaded_only else _loaded_names(tree) | _stored_names(tree)
+
+    seen = {cause.index}
+    while True:
+        before = [e for e in errors if e.index < cause.index]
+        upstream = None
+        if cause.ename == "NameError" and (missing := _NAME_ERROR.search(cause.evalue)):
+            definers = [e for e in before if missing.group(1) in _stored_names(_parse(_source(cells[e.index])))]
+            unanswered = [e for e in before if e.unanswered]
+            upstream = (definers or unanswered or [None])[-1]
+        elif _CONSEQUENCE.search(cause.evalue):
+            line = _parse(cause.source_line.strip()) if cause.source_line.strip() else None
+            reads = (_loaded_names(line) if line else names(cause, loaded_only=True)) - _COMMON_NAMES
+            reads = {n for n in reads if not n.startswith("_")}
+            upstream = ([e for e in before if names(e) & reads] or [None])[-1]
+        if upstream is None or upstream.index in seen:
+            return cause
+        seen.add(upstream.index)
+        cause = upstream
 
 
 def _fix(error: CellError, findings: Iterable[Mapping]) -> dict | None:
@@ -221,13 +282,31 @@ def _fix(error: CellError, findings: Iterable[Mapping]) -> dict | None:
 
     mine = [f for f in findings if same_cell(f) and f.get("severity") in ("error", "warning")]
     on_line = [f for f in mine if error.line is not None and f.get("line") == error.line]
-    chosen = (on_line or mine or [None])[0]
-    if chosen is not None:
-        return {"code": chosen["code"], "params": dict(chosen.get("params") or {})}
+    # The finding on the failing line, else what the error itself says (the error surfaces in
+    # `fit` while the static finding sits on `compile`), else the cell's first finding.
+    if on_line:
+        return {"code": on_line[0]["code"], "params": dict(on_line[0].get("params") or {})}
     for pattern, code in _ERROR_FIXES:
         if pattern.search(f"{error.ename}: {error.evalue}"):
-            return {"code": code, "params": {"receiver": "model"}}
+            if code == "cause.shrunk_to_nothing":
+                # The shrinking layer is usually in an earlier cell: a Keras-1 kernel size read as a stride.
+                earlier = [f for f in findings if f.get("code") == "static.keras1_kernel_size"
+                           and (f.get("cell_index") is None or f.get("cell_index") <= error.index)]
+                if earlier:
+                    return {"code": earlier[0]["code"], "params": dict(earlier[0].get("params") or {})}
+            same = next((f for f in mine if f["code"] == code.replace("cause.", "static.")), None)
+            if same is not None:
+                return {"code": same["code"], "params": dict(same.get("params") or {})}
+            return {"code": code, "params": {"receiver": _receiver(error) or "model"}}
+    if mine:
+        return {"code": mine[0]["code"], "params": dict(mine[0].get("params") or {})}
     return None
+
+
+def _receiver(error: CellError) -> str | None:
+    """The object the failing line calls a method on (``model_b`` in ``model_b.fit(...)``)."""
+    match = re.match(r"\s*(?:\w+\s*=\s*)?([A-Za-z_]\w*)\.\w+\(", error.source_line or "")
+    return match.group(1) if match else None
 
 
 def cause_message(error: CellError, findings: Iterable[Mapping] = ()) -> Message:
@@ -240,13 +319,41 @@ def cause_message(error: CellError, findings: Iterable[Mapping] = ()) -> Message
     return Message("cause.cell_failed", {"cell": error.title, "error": error.one_line, "fix": fix})
 
 
+def defining_cells(executed_nb, tests: Iterable[str], titles: Mapping[str, str] | None = None
+                   ) -> dict[str, tuple[str, list[str]]]:
+    """``{test grade_id: (title, names)}``: the last student cell before each test that binds
+    names the test reads — where to look when the test failed although every cell ran (the
+    grader's check then says what is wrong with the object)."""
+    tests = set(tests)
+    cells = executed_nb.get("cells", [])
+    named = _cell_titles(cells, titles or {})
+    student = {i: _stored_names(_parse(_source(cells[i]))) for i in named
+               if not ((cells[i].get("metadata") or {}).get("nbgrader") or {}).get("locked")}
+    found = {}
+    for index, cell in enumerate(cells):
+        meta = (cell.get("metadata") or {}).get("nbgrader") or {}
+        if cell.get("cell_type") != "code" or not meta.get("grade") or meta.get("grade_id") not in tests:
+            continue
+        reads = {n for n in _loaded_names(_parse(_source(cell))) if not n.startswith("_")}
+        for earlier in sorted((i for i in student if i < index), reverse=True):
+            if student[earlier] & reads:
+                found[meta["grade_id"]] = (named[earlier], sorted(student[earlier] & reads))
+                break
+    return found
+
+
 def cause_messages(executed_nb, failed: Iterable[str], titles: Mapping[str, str] | None = None,
                    findings: Iterable[Mapping] = ()) -> dict[str, Message]:
-    """``{test grade_id: its cause's message}`` for the ``failed`` tests; empty when the notebook
-    cannot be read (a malformed or hostile notebook costs the hint, never the result)."""
-    findings = list(findings)
+    """``{test grade_id: its cause's message}`` for the ``failed`` tests: the cell whose error made
+    it fail, else the cell that defines what it checks; empty when the notebook cannot be read
+    (a malformed or hostile notebook costs the hint, never the result)."""
+    findings, failed = list(findings), list(failed)
     try:
         causes = root_causes(executed_nb, failed, titles)
+        defined = defining_cells(executed_nb, [t for t in failed if t not in causes], titles)
     except Exception:
         return {}
-    return {grade_id: cause_message(cause, findings) for grade_id, cause in causes.items()}
+    out = {grade_id: cause_message(cause, findings) for grade_id, cause in causes.items()}
+    for grade_id, (title, names) in defined.items():
+        out[grade_id] = Message("cause.defined_in", {"cell": title, "names": ", ".join(f"`{n}`" for n in names)})
+    return out

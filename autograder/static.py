@@ -26,6 +26,8 @@ code                                       severity  what it catches
 ``static.sigmoid_multiclass``              hint      sigmoid over several classes with a categorical loss
 ``static.validation_on_test``              warning   ``validation_data=(x_test, y_test)``
 ``static.reference_model``                 error     importing or calling ``cnnkit.models`` builders
+``static.shared_optimizer``                error     one optimizer object passed to the ``compile`` of two models
+``static.rescaled_twice``                  warning   ``x = x / 255`` on images a cell already divided by 255
 =========================================  ========  =====================================================
 
 The whole notebook is read in order as one flat namespace, so facts from the
@@ -166,9 +168,25 @@ messages.register({
               "image: use `activation=\"softmax\"`, which shares the probability among the classes "
               "(`sigmoid` is for binary or multi-label outputs).",
     },
+    "static.shared_optimizer": {
+        "es": "`{optimizer}` ya entrena a `{first}`: un optimizador guarda el estado de las variables del primer "
+              "modelo que entrena, y en Keras 3 no sirve para otro (`ValueError: Unknown variable`). Crea uno "
+              "nuevo para `{model}`: `{model}.compile(optimizer={constructor}, ...)`.",
+        "en": "`{optimizer}` already trains `{first}`: an optimizer keeps the state of the variables of the first "
+              "model it trains, and in Keras 3 it cannot train another (`ValueError: Unknown variable`). Create "
+              "a new one for `{model}`: `{model}.compile(optimizer={constructor}, ...)`.",
+    },
+    "static.rescaled_twice": {
+        "es": "`{source}` ya está en [0, 1]: ya se dividió entre 255 (línea {line} de su celda). "
+              "Dividir otra vez deja las imágenes casi negras (valores ≤ 0,004) y el modelo apenas aprende; "
+              "además, el corrector le da imágenes en [0, 1]. Usa `{source}` tal cual.",
+        "en": "`{source}` is already in [0, 1]: it was already divided by 255 (line {line} of its cell). "
+              "Dividing again leaves the images almost black (values ≤ 0.004) and the model hardly learns; "
+              "besides, the grader feeds it images in [0, 1]. Use `{source}` as it is.",
+    },
     "static.validation_on_test": {
         "es": "`validation_data={expr}` valida con el conjunto de test: lo que decidas mirando la validación "
-              "(épocas, early stopping, hiperparámetros) se ajusta al test y su precisión deja de ser una "
+              "(épocas, early stopping, hiperparámetros) se ajusta al test y su exactitud deja de ser una "
               "estimación honesta. Usa `validation_split=0.1` o separa una parte del entrenamiento para "
               "validar, y reserva el test para la evaluación final.",
         "en": "`validation_data={expr}` validates on the test set: whatever you tune by watching validation "
@@ -204,6 +222,8 @@ SEVERITY_OF = {
     "static.sigmoid_multiclass": "hint",
     "static.validation_on_test": "warning",
     "static.reference_model": "error",
+    "static.shared_optimizer": "error",
+    "static.rescaled_twice": "warning",
 }
 
 
@@ -356,6 +376,10 @@ def _is_true(node: ast.expr | None) -> bool:
     return isinstance(node, ast.Constant) and node.value is True
 
 
+def _is_255(node: ast.expr | None) -> bool:
+    return isinstance(node, ast.Constant) and type(node.value) in (int, float) and node.value == 255
+
+
 def _int_literal(node: ast.expr | None) -> int | None:
     if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
         return node.value
@@ -478,6 +502,8 @@ class _Analysis(ast.NodeVisitor):
         self.unpaired_losses: list[_Loss] = []
         self.logit_losses: dict[int, _Loss] = {}
         self.consumed_losses: set[int] = set()
+        self.optimizer_owner: dict[int, tuple[str, str]] = {}   # id(optimizer call) -> (first model, its name)
+        self.scaled: dict[str, _Site] = {}                      # image arrays already divided by 255
 
     # ---------------------------------------------------------- driver
 
@@ -725,6 +751,7 @@ class _Analysis(ast.NodeVisitor):
                 self._forget(_dotted(element))
             return
         chain = self._chain_of(value) if isinstance(value, ast.Call) else None
+        self._check_rescaled(name, value)
         self._forget(name)
         self.assignments[name] = (value, self._site(value))
         if isinstance(value, ast.Call):
@@ -747,6 +774,26 @@ class _Analysis(ast.NodeVisitor):
                 self.model_names.add(name)
         elif isinstance(value, ast.Subscript) and self._is_layers_collection(value.value):
             self.layer_names.add(name)                           # layer = model.layers[0]
+
+    def _check_rescaled(self, name: str, value: ast.expr) -> None:
+        """``x = x / 255`` where ``x`` was already divided by 255 (often by the locked data cell)."""
+        divides = any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.Div) and _is_255(n.right)
+                      for n in ast.walk(value))
+        if not divides:
+            self.scaled.pop(name, None)
+            return
+        again = [n.id for n in ast.walk(value) if isinstance(n, ast.Name) and n.id in self.scaled]
+        if again:
+            self._report("static.rescaled_twice", value.lineno, source=again[0], line=self.scaled[again[0]].line)
+        self.scaled[name] = self._site(value)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        name = _dotted(node.target)
+        if isinstance(node.op, ast.Div) and _is_255(node.value) and name:
+            if name in self.scaled:
+                self._report("static.rescaled_twice", node.lineno, source=name, line=self.scaled[name].line)
+            self.scaled[name] = self._site(node)
+        self.generic_visit(node)
 
     def _forget(self, name: str | None) -> None:
         if name is None:
@@ -922,6 +969,7 @@ class _Analysis(ast.NodeVisitor):
         return None
 
     def _track_compile(self, node: ast.Call) -> None:
+        self._check_shared_optimizer(node)
         loss = self._resolve_loss(_argument(node, 1, "loss"))
         if loss is None:
             return
@@ -933,6 +981,23 @@ class _Analysis(ast.NodeVisitor):
             return
         self.pairs.append((output, loss))
         self.compiled_models.add(model)
+
+    def _check_shared_optimizer(self, node: ast.Call) -> None:
+        """``opt = Adam(...)`` then ``a.compile(opt, ...)`` and ``b.compile(opt, ...)``."""
+        argument = _argument(node, 0, "optimizer")
+        name, model = _dotted(argument) if argument is not None else None, _dotted(node.func.value)
+        if not name or not model or name not in self.assignments:
+            return
+        value, _ = self.assignments[name]
+        if not isinstance(value, ast.Call):
+            return
+        last = (self._qualified(value.func) or "").rsplit(".", 1)[-1]
+        if last not in OPTIMIZERS and last.lower() not in _OPTIMIZERS_LOWER:
+            return
+        first = self.optimizer_owner.setdefault(id(value), (model, name))[0]
+        if first != model:
+            self._report("static.shared_optimizer", node.lineno, optimizer=name, first=first, model=model,
+                         constructor=_snippet(value, 60))
 
     # ------------------------------------------------- notebook-wide rules
 

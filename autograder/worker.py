@@ -238,7 +238,7 @@ def _prepare_kernel(job: Job, assignment, workdir: Path):
     export_kinds.write_text(json.dumps({key: spec.kind for key, spec in assignment.manifest.checks.items()}))
     env = {
         "CNNKIT_ARTIFACTS_DIR": str(artifacts_dir), "CNNKIT_ASSIGNMENT": job.assignment,
-        "CNNKIT_PROFILE": job.profile, "CNNKIT_LANG": job.lang, "CNNKIT_OFFLINE": "1",
+        "CNNKIT_PROFILE": job.profile, "CNNKIT_LANG": assignment.manifest.language, "CNNKIT_OFFLINE": "1",
         "CNNKIT_KERAS2_REPORT": str(artifacts_dir / "_keras2.json"), "CNNKIT_EXPORT_KINDS": str(export_kinds),
         "CNNKIT_ASSIGNMENT_PATH": str(public),
         "TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0", "PYTHONHASHSEED": "0",

@@ -50,7 +50,7 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 MANIFEST_NAME = "assignment.toml"
 ASSIGNMENT_PATH_ENV = "CNNKIT_ASSIGNMENT_PATH"
 SECTIONS = ("assignment", "workload", "limits", "checks")
-ASSIGNMENT_KEYS = {"id", "title", "num_classes", "hidden_tests", "datasets"}
+ASSIGNMENT_KEYS = {"id", "title", "num_classes", "hidden_tests", "datasets", "language"}
 PACKAGE_REPO = Path(__file__).resolve().parents[1]
 
 messages.register({
@@ -74,6 +74,9 @@ class Manifest:
     id: str
     path: Path
     title: str = ""
+    # The notebook's language: what its kernel prints (data sources, tables, in-kernel hints)
+    # is in it whatever language the grader writes the feedback in.
+    language: str = messages.DEFAULT_LANG
     num_classes: int | Mapping[str, int] | None = None
     datasets: tuple[str, ...] = ()
     hidden_tests: tuple[str, ...] = ()
@@ -121,6 +124,10 @@ def parse_manifest(path: Path) -> Manifest:
         raise ManifestError(f"{where}: [assignment] has unknown key(s) {sorted(set(meta) - ASSIGNMENT_KEYS)}")
     if "id" not in meta:
         raise ManifestError(f"{where}: [assignment] needs an id")
+    language = meta.get("language", messages.DEFAULT_LANG)
+    if language not in messages.LANGUAGES:
+        raise ManifestError(f"{where}: [assignment] language must be one of {list(messages.LANGUAGES)}, "
+                            f"not {language!r}")
     workloads = doc.get("workload", {})
     for exercise, by_profile in workloads.items():
         if not isinstance(by_profile, Mapping) or set(by_profile) - set(PROFILES):
@@ -133,7 +140,7 @@ def parse_manifest(path: Path) -> Manifest:
         checks = {key: parse_spec(key, raw, where) for key, raw in doc.get("checks", {}).items()}
     except SpecError as exc:
         raise ManifestError(str(exc)) from None
-    return Manifest(id=meta["id"], path=path, title=meta.get("title", ""), num_classes=meta.get("num_classes"),
+    return Manifest(id=meta["id"], path=path, title=meta.get("title", ""), language=language, num_classes=meta.get("num_classes"),
                     datasets=tuple(meta.get("datasets", ())), hidden_tests=tuple(meta.get("hidden_tests", ())),
                     workloads=workloads, limits=limits, checks=checks)
 

@@ -132,29 +132,48 @@ def test_a_seventh_assignment_is_its_folder(tmp_path):
     assert result["assignment"] == new
 
 
+CORPUS = REPO / "tests" / "corpus"
+
+
+def corpus_students(assignment) -> dict[str, dict[str, str]]:
+    """``student → answers`` of the corpus (``tests/corpus/ID/<student>.py``): submissions written the
+    way students write, each graded with the solutions and checked against ``expected.toml``."""
+    from autograder.submissions import parse_answers
+
+    folder = CORPUS / assignment
+    return {path.stem: parse_answers(path.read_text(encoding="utf-8"))
+            for path in sorted(folder.glob("*.py"))} if folder.is_dir() else {}
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """Every solution and blank release, graded by two warm workers shared by all
-    assignments; batches run side by side so that neither worker idles while a
-    long solution runs."""
+    """Every solution, blank release and corpus submission, graded by two warm workers
+    shared by all assignments; batches run side by side so that neither worker idles
+    while a long solution runs."""
     from concurrent.futures import ThreadPoolExecutor
 
     from autograder.batch import BatchOptions, grade_batch
     from autograder.sandbox import WorkerPool
-    from autograder.submissions import solution_submission
+    from autograder.submissions import solution_answers, solution_submission, write_submission
 
     root = tmp_path_factory.mktemp("assignments")
 
     def grade(assignment, pool):
         subs = root / "subs" / assignment
         subs.mkdir(parents=True)
-        solution_submission(SOLUTIONS / assignment / f"{assignment}.ipynb",
-                            ASSIGNMENTS / assignment / f"{assignment}.ipynb", subs / "solution.ipynb")
-        (subs / "blank.ipynb").write_bytes((ASSIGNMENTS / assignment / f"{assignment}.ipynb").read_bytes())
+        release_path = ASSIGNMENTS / assignment / f"{assignment}.ipynb"
+        solution_submission(SOLUTIONS / assignment / f"{assignment}.ipynb", release_path, subs / "solution.ipynb")
+        (subs / "blank.ipynb").write_bytes(release_path.read_bytes())
+        solution = solution_answers(source_of(assignment))
+        students = corpus_students(assignment)
+        for student, answers in students.items():
+            write_submission(release_path, {**solution, **answers}, subs / f"{student}.ipynb")
         out = root / "out" / assignment
-        grade_batch([subs], BatchOptions(assignment=assignment, out_dir=out, profile="smoke", jobs=2, lang="en",
+        grade_batch([subs], BatchOptions(assignment=assignment, out_dir=out, profile="smoke", jobs=2, lang="es",
                                          solutions_dir=SOLUTIONS), pool=pool)
-        return {s: json.loads((out / s / "grading.json").read_text()) for s in ("solution", "blank")}
+        return {s: {**json.loads((out / s / "grading.json").read_text()),
+                    "feedback_html": (out / s / "feedback.html").read_text(encoding="utf-8")}
+                for s in ("solution", "blank", *students)}
 
     with WorkerPool(2, 1, root / "workers") as pool, ThreadPoolExecutor(len(IDS)) as executor:
         futures = {assignment: executor.submit(grade, assignment, pool) for assignment in IDS}
@@ -180,3 +199,138 @@ def test_blank_release_scores_zero_on_every_test(graded, assignment):
     passing = [t["grade_id"] for t in result["tests"] if t["kind"] == "test" and t["status"] == "passed"]
     assert not passing
     assert result["score"] == 0.0
+
+
+def _free_names(source: str) -> set[str]:
+    """Names a cell reads that it does not bind itself (arguments and imports count as bound)."""
+    tree = ast.parse("\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()))
+    loaded, bound = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+    return loaded - bound
+
+
+@pytest.mark.parametrize("assignment", IDS)
+def test_locked_cells_read_no_name_a_student_can_rebind(assignment):
+    """A student's `def evaluate(...)`, `layers = model.layers`, `data = ...` or one-hot `y_train`
+    must not break a locked cell: after the setup cell, locked cells read only private names
+    (``_checks``, ``_np``, ``_cifar10``…) and, in test cells, the student's own objects —
+    never a module, helper or dataset that the notebook imported or loaded for them."""
+    import builtins
+
+    cells = source_of(assignment).cells
+    locked = [c for c in cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("locked")]
+    provided = set()       # every public name a locked cell binds: modules, helpers, data
+    for cell in locked:
+        tree = ast.parse("\n".join("" if l.lstrip().startswith(("%", "!")) else l for l in cell.source.splitlines()))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                provided |= {(a.asname or a.name).split(".")[0] for a in node.names}
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                provided.add(node.id)
+    for cell in locked:
+        meta = cell.metadata["nbgrader"]
+        if meta["grade_id"] == "setup":
+            continue
+        public = {n for n in _free_names(cell.source) - set(dir(builtins)) if not n.startswith("_")}
+        if meta.get("grade"):
+            # A test cell hands over what the student made; what the notebook gave them is not
+            # theirs. y_test is the exception: the labels the student's confusion matrix counts
+            # (one-hot accepted), which the check demands be the test labels in order.
+            public &= provided - _answer_names(cells) - {"y_test"}
+        assert not public, f"{assignment}/{meta['grade_id']} reads {sorted(public)}: use a private alias"
+
+
+def _answer_names(cells) -> set[str]:
+    """Names the students' solution cells bind (their answers, and data they may rework, like y_test)."""
+    names = set()
+    for cell in cells:
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
+            names |= {n.id for n in ast.walk(ast.parse("\n".join(
+                "" if l.lstrip().startswith(("%", "!")) else l for l in cell.source.splitlines())))
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return names
+
+
+@pytest.mark.parametrize("assignment", IDS)
+def test_release_says_what_to_do_with_the_stubs(assignment):
+    """A left-over ``raise NotImplementedError()`` is the commonest unanswered cell: the
+    instructions and every stub itself say to delete it."""
+    released = nbformat.read(str(ASSIGNMENTS / assignment / f"{assignment}.ipynb"), as_version=4)
+    intro = next(c.source for c in released.cells if c.cell_type == "markdown")
+    assert "raise NotImplementedError()" in intro and "borra" in intro
+    stubs = [c.source for c in released.cells if "raise NotImplementedError()" in c.source and c.cell_type == "code"]
+    assert stubs and all("borra la línea de abajo" in s for s in stubs)
+
+
+def _corpus_expectations() -> dict:
+    import tomllib
+
+    with (CORPUS / "expected.toml").open("rb") as fh:
+        return tomllib.load(fh)
+
+
+CORPUS_CASES = [(assignment, student) for assignment in IDS for student in corpus_students(assignment)]
+
+
+def test_the_corpus_covers_four_assignments_and_every_file_has_expectations():
+    expected = _corpus_expectations()
+    assert len({a for a, _ in CORPUS_CASES}) >= 4
+    assert {(a, s) for a in expected for s in expected[a]} == set(CORPUS_CASES)
+
+
+def _message_codes(message: dict) -> list[str]:
+    """A message's code and those of the messages nested in its parameters."""
+    nested = [v for v in (message.get("params") or {}).values() if isinstance(v, dict) and "code" in v]
+    return [message["code"]] + [c for n in nested for c in _message_codes(n)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment, student", CORPUS_CASES)
+def test_corpus_submission_gets_its_score_causes_and_hints(graded, assignment, student):
+    """Each corpus submission scores exactly what `expected.toml` says; every failed test says why —
+    the student cell whose error caused it, with its fix (or that it is unanswered), or what the
+    grader found wrong in the object — and the feedback gives the expected hints."""
+    from autograder.rootcause import cell_errors  # noqa: F401  (the attribution under test)
+    from cnnkit import messages
+
+    # expected.toml: score, then failed = {test = "cause:CELL" | "unanswered:CELL" | "check:CODE@CELL"},
+    # fixes = {test = hint code of the fix its cause gives}, hints / no_hints = static or Keras-2 codes.
+    expect = _corpus_expectations()[assignment][student]
+    result = graded[assignment][student]
+    tests = {t["grade_id"]: t for t in result["tests"] if t["kind"] == "test"}
+    failed = {gid for gid, t in tests.items() if t["status"] != "passed"}
+    assert failed == set(expect.get("failed", {})), sorted(failed)
+    assert result["score"] == expect["score"], result["score"]
+    for grade_id, why in expect.get("failed", {}).items():
+        test = tests[grade_id]
+        first = test["messages"][0] if test["messages"] else None
+        check_failures = [m for c in test["checks"] for m in c["failures"]]
+        kind, _, detail = why.partition(":")
+        if kind == "cause":          # a student cell raised: the first message names it and its error
+            assert first and first["code"] in ("cause.cell_failed", "cause.cell_failed_plain"), (grade_id, first)
+            assert first["params"]["cell"] == detail, (grade_id, first["params"]["cell"])
+            assert first["params"]["error"], grade_id
+        elif kind == "unanswered":
+            assert first and first["code"] == "cause.unanswered" and first["params"]["cell"] == detail, (grade_id, first)
+        elif kind == "check":        # every cell ran: where to look, then what the grader's check found wrong
+            code, _, cell = detail.partition("@")
+            assert code in [c for m in check_failures for c in _message_codes(m)], (grade_id, check_failures)
+            assert first and first["code"] == "cause.defined_in" and first["params"]["cell"] == cell, (grade_id, first)
+        else:
+            raise AssertionError(f"expected.toml: unknown reason {why!r}")
+        rendered = messages.render(first["code"], "es", **first["params"]) if first else \
+            messages.render(check_failures[0]["code"], "es", **check_failures[0]["params"])
+        assert rendered in result["feedback_html"] or rendered.split("`")[0] in result["feedback_html"]
+    for grade_id, fix in expect.get("fixes", {}).items():   # the fix the cause gives, by its hint code
+        assert fix in _message_codes(tests[grade_id]["messages"][0]), (grade_id, tests[grade_id]["messages"][0])
+    hints = {f["code"] for f in result["findings"]} | {k.get("code") for k in result["keras2"]}
+    assert set(expect.get("hints", [])) <= hints, sorted(hints)
+    assert not set(expect.get("no_hints", [])) & hints, sorted(hints)

@@ -114,3 +114,28 @@ def test_a_malformed_or_hostile_notebook_only_loses_the_hint():
     cause = root_causes(nb, ["test_train"])["test_train"]
     assert len(cause.one_line) <= 240
     assert cell_errors({"cells": [{"cell_type": "code", "source": ["x"], "outputs": [{"output_type": "error"}]}]})
+
+
+def test_a_test_that_failed_although_every_cell_ran_names_the_cell_defining_what_it_checks():
+    from autograder.rootcause import cause_messages, defining_cells
+
+    nb = notebook()
+    locked = new_code_cell("model_3x3 = None  # a locked cell rebinding the name is not the student's",
+                           metadata={"nbgrader": {"locked": True, "grade": False, "solution": False, "grade_id": "data"}})
+    nb.cells.insert(2, locked)                                     # after the student's model cell
+    assert defining_cells(nb, ["test_model", "test_curves"]) == {
+        "test_model": ("2a) El modelo", ["model_3x3"]), "test_curves": ("2d) Curvas", ["fig"])}
+    messages = cause_messages(nb, ["test_model", "test_train"])
+    assert messages["test_model"].code == "cause.defined_in"       # no error before it: where to look
+    assert messages["test_model"].render("es") == "Revisa la celda «2a) El modelo», que define `model_3x3`:"
+    assert messages["test_train"].code.startswith("cause.cell_failed")   # an error caused it: that comes first
+
+
+def test_a_failing_locked_cell_in_a_section_with_several_answers_does_not_lose_the_causes():
+    nb = notebook()
+    broken = new_code_cell("raise ValueError('datos')", metadata={"nbgrader": {"locked": True, "grade": False,
+                                                                                "solution": False, "grade_id": "d"}})
+    broken.outputs = [error("ValueError", "datos", 1)]
+    nb.cells.insert(5, broken)                                    # inside section 2b, which has two answers
+    errors = cell_errors(nb)
+    assert [e.grade_id for e in errors][:2] == ["train_3x3", "d"] and errors[1].title == "2b) Entrenamiento"

@@ -680,6 +680,10 @@ model.compile(opt, keras.losses.CategoricalCrossentropy(from_logits=True))
 model.fit_generator(gen, validation_data=(x_test, y_test))
 model.predict_classes(x)
 print(model.layers[0].output_shape)
+other_model = keras.Sequential([layers.Dense(10, activation="softmax")])
+other_model.compile(opt, "sparse_categorical_crossentropy")
+x = x_raw / 255
+x = x / 255.0
 model.add(
 """)
 
@@ -717,3 +721,42 @@ def test_findings_are_json_round_trippable():
     restored = [Finding.from_json(data) for data in json.loads(text)]
     assert restored == findings
     assert set(json.loads(text)[0]) == {"code", "severity", "cell_index", "cell_id", "line", "params"}
+
+
+def test_one_optimizer_compiled_into_two_models_is_an_error():
+    first, second = src("""
+        opt = keras.optimizers.Adam(learning_rate=1e-3)
+        model_a = keras.Sequential([layers.Dense(10, activation="softmax")])
+        model_a.compile(optimizer=opt, loss="sparse_categorical_crossentropy")
+        model_a.compile(opt, loss="sparse_categorical_crossentropy")      # the same model again: fine
+    """), src("""
+        model_b = keras.Sequential([layers.Dense(10, activation="softmax")])
+        model_b.compile(optimizer=opt, loss="sparse_categorical_crossentropy")
+        opt = keras.optimizers.SGD(0.01)                                     # a new object: fine again
+        model_b.compile(optimizer=opt, loss="sparse_categorical_crossentropy")
+        model_a.compile(optimizer=opt, loss="sparse_categorical_crossentropy")
+    """)
+    findings = [f for f in analyze_notebook(notebook((first, "solution"), (second, "solution")))
+                if f.code == "static.shared_optimizer"]
+    assert [(f.cell_index, f.line) for f in findings] == [(1, 2), (1, 5)]
+    assert findings[0].params == {"optimizer": "opt", "first": "model_a", "model": "model_b",
+                                  "constructor": "keras.optimizers.Adam(learning_rate=0.001)"}
+    assert "model_b.compile(optimizer=keras.optimizers.Adam(learning_rate=0.001), ...)" in findings[0].message("es")
+
+
+def test_images_divided_by_255_twice_are_flagged():
+    locked = src("""
+        x_train = x_train_raw.astype("float32") / 255.0
+        x_test = x_test_raw.astype("float32") / 255.0
+        x_small = x_train[:100]
+    """)
+    student = src("""
+        x_train = x_train.astype("float32") / 255
+        x_test /= 255.0
+        x_small = x_small / 2
+        x_fresh = x_train_raw / 255.0
+    """)
+    findings = [f for f in analyze_notebook(notebook((locked, "locked"), (student, "solution")))
+                if f.code == "static.rescaled_twice"]
+    assert [(f.line, f.params["source"], f.params["line"]) for f in findings] == [(1, "x_train", 1), (2, "x_test", 2)]
+    assert "ya está en [0, 1]" in findings[0].message("es")

@@ -44,7 +44,7 @@ messages.register({
               "is required",
     },
     "svm.reported": {
-        "es": "informas de una precisión de la SVM de {reported!r}, pero una LinearSVC ajustada con esas "
+        "es": "informas de una exactitud de la SVM de {reported!r}, pero una LinearSVC ajustada con esas "
               "características obtiene {got:.1%} en x_test (una fracción entre 0 y 1)",
         "en": "you report an SVM accuracy of {reported!r}, but a LinearSVC fitted on those features scores "
               "{got:.1%} on x_test (a fraction between 0 and 1)",
