@@ -12,6 +12,10 @@ student's ``sklearn.metrics`` call and the autograder's reference agree::
 
 Labels may be given in any of the shapes Keras code produces: ``(n,)``,
 ``(n, 1)`` (``keras.datasets`` loaders), one-hot or probability rows ``(n, k)``.
+
+What ``print(report)`` shows is in the notebook's language
+(:func:`cnnkit.messages.current_lang`), except scikit-learn's classification
+report, whose columns (precision, recall, f1-score, support) are sklearn's own.
 """
 from __future__ import annotations
 
@@ -20,12 +24,28 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
+from . import messages
+
 __all__ = [
     "as_labels", "accuracy", "calcularAccuracy", "predictions", "as_probabilities",
     "confusion_matrix", "classification_report", "per_class_accuracy",
     "ClassScore", "best_and_worst_class", "ConfusedPair", "most_confused_pairs",
     "predict_one", "EvaluationReport", "evaluate_model",
 ]
+
+
+# "exactitud" is accuracy throughout cnnkit: "precisión" would read as the
+# report's precision column.
+messages.register({
+    "evaluate.accuracy": {"es": "exactitud: {accuracy:.4f} en {n} imágenes",
+                          "en": "accuracy: {accuracy:.4f} on {n} images"},
+    "evaluate.best": {"es": "mejor clase: {name} ({accuracy:.1%})", "en": "best class:  {name} ({accuracy:.1%})"},
+    "evaluate.worst": {"es": "peor clase:  {name} ({accuracy:.1%})", "en": "worst class: {name} ({accuracy:.1%})"},
+    "evaluate.most_confused": {"es": "confusiones más frecuentes:", "en": "most confused:"},
+    "evaluate.none": {"es": "(ninguna)", "en": "(none)"},
+    "evaluate.pair": {"es": "{true} → {predicted}: {count} ({rate:.1%} de {true})",
+                      "en": "{true} → {predicted}: {count} ({rate:.1%} of {true})"},
+})
 
 
 def as_labels(y) -> np.ndarray:
@@ -234,8 +254,8 @@ class ConfusedPair(NamedTuple):
     rate: float  # count / images of the true class
 
     def __str__(self) -> str:
-        return (f"{self.true_name} → {self.predicted_name}: {self.count} "
-                f"({self.rate:.1%} of {self.true_name})")
+        return messages.render("evaluate.pair", true=self.true_name, predicted=self.predicted_name,
+                               count=self.count, rate=self.rate)
 
 
 def most_confused_pairs(cm, class_names: Sequence[str] | None = None, k: int = 5
@@ -310,17 +330,27 @@ class EvaluationReport:
     most_confused: list[ConfusedPair]
     keras_metrics: dict[str, float] = field(default_factory=dict)
 
-    def summary(self) -> str:
-        lines = [f"accuracy: {self.accuracy:.4f} on {len(self.y_true)} images"]
+    def summary(self, lang: str | None = None) -> str:
+        """The report as text, in ``lang`` (default :func:`cnnkit.messages.current_lang`).
+
+        Accuracy, Keras' own metrics (under their Keras names), scikit-learn's
+        classification report, the best and worst class, the most confused pairs.
+        """
+        lang = messages.current_lang(lang)
+        lines = [messages.render("evaluate.accuracy", lang, accuracy=self.accuracy, n=len(self.y_true))]
         lines += [f"{name}: {value:.4f}" for name, value in self.keras_metrics.items()]
         lines += ["", self.report_text,
-                  f"best class:  {self.best.name} ({self.best.accuracy:.1%})",
-                  f"worst class: {self.worst.name} ({self.worst.accuracy:.1%})",
-                  "most confused:"]
-        lines += [f"  {pair}" for pair in self.most_confused] or ["  (none)"]
+                  messages.render("evaluate.best", lang, name=self.best.name, accuracy=self.best.accuracy),
+                  messages.render("evaluate.worst", lang, name=self.worst.name, accuracy=self.worst.accuracy),
+                  messages.render("evaluate.most_confused", lang)]
+        pairs = [messages.render("evaluate.pair", lang, true=p.true_name, predicted=p.predicted_name,
+                                 count=p.count, rate=p.rate) for p in self.most_confused]
+        lines += [f"  {pair}" for pair in pairs] or ["  " + messages.render("evaluate.none", lang)]
         return "\n".join(lines)
 
-    __str__ = summary
+    def __str__(self) -> str:
+        return self.summary()
+
 
 
 def evaluate_model(model, x_test, y_test, class_names: Sequence[str] | None = None, *,

@@ -32,6 +32,8 @@ import numpy as np
 
 import keras
 
+from . import messages
+
 __all__ = [
     "CONV_TYPES", "conv_layers", "first_conv", "last_conv", "resolve_layer",
     "feature_model", "feature_maps", "FeatureMapComparison", "compare_feature_maps",
@@ -42,6 +44,22 @@ CONV_TYPES = tuple(getattr(keras.layers, name) for name in (
     "Conv1D", "Conv2D", "Conv3D", "SeparableConv1D", "SeparableConv2D",
     "DepthwiseConv1D", "DepthwiseConv2D", "Conv1DTranspose", "Conv2DTranspose",
     "Conv3DTranspose") if hasattr(keras.layers, name))
+
+# Row labels and titles of the comparison figures; the labels are also the
+# keys of FeatureMapComparison.maps, so they follow the notebook's language.
+messages.register({
+    "featuremaps.kernels": {"es": "núcleos {size}", "en": "{size} kernels"},
+    "featuremaps.kernels_title": {"es": "Primera capa convolucional: núcleos 3×3 frente a 5×5",
+                                  "en": "First convolutional layer: 3×3 vs 5×5 kernels"},
+    "featuremaps.pretrained": {"es": "preentrenada (ImageNet)", "en": "pretrained (ImageNet)"},
+    "featuremaps.trained": {"es": "entrenada con nuestros datos", "en": "trained on our data"},
+    "featuremaps.pretrained_title": {"es": "Primera capa convolucional: preentrenada frente a entrenada",
+                                     "en": "First convolutional layer: pretrained vs trained"},
+    "featuremaps.first": {"es": "primera capa convolucional", "en": "first conv layer"},
+    "featuremaps.last": {"es": "última capa convolucional", "en": "last conv layer"},
+    "featuremaps.first_last_title": {"es": "{model}: primera frente a última capa convolucional",
+                                     "en": "{model}: first vs last convolutional layer"},
+})
 
 
 def _walk(model: keras.Model, path: tuple = ()):
@@ -269,29 +287,37 @@ def compare_feature_maps(entries: Mapping[str, tuple], images, *, n: int = 8,
 def compare_kernel_sizes(model_3x3: keras.Model, model_5x5: keras.Model, images, *,
                          n: int = 8, image_index: int = 0,
                          save: str | None = None) -> FeatureMapComparison:
-    """First conv layer of the 3×3 and the 5×5 model (seed 000, exercise 4a)."""
+    """First conv layer of the 3×3 and the 5×5 model (seed 000, exercise 4a).
+
+    The rows (and keys of ``maps``) are labelled "núcleos 3×3" / "núcleos 5×5"
+    ("3×3 kernels" / "5×5 kernels" in English).
+    """
     return compare_feature_maps(
-        {"3×3 kernels": (model_3x3, first_conv(model_3x3)),
-         "5×5 kernels": (model_5x5, first_conv(model_5x5))},
+        {messages.render("featuremaps.kernels", size="3×3"): (model_3x3, first_conv(model_3x3)),
+         messages.render("featuremaps.kernels", size="5×5"): (model_5x5, first_conv(model_5x5))},
         images, n=n, image_index=image_index,
-        title="First convolutional layer: 3×3 vs 5×5 kernels", save=save)
+        title=messages.render("featuremaps.kernels_title"), save=save)
 
 
 def compare_pretrained_and_trained(pretrained: keras.Model, trained: keras.Model, images, *,
                                    n: int = 8, image_index: int = 0,
-                                   labels: tuple[str, str] = ("pretrained (ImageNet)",
-                                                              "trained on our data"),
+                                   labels: tuple[str, str] | None = None,
                                    save: str | None = None) -> FeatureMapComparison:
     """First conv layer of a pretrained and a self-trained VGG16 (seed 000, exercise 4b).
 
+    ``labels`` default to "preentrenada (ImageNet)" / "entrenada con nuestros
+    datos" ("pretrained (ImageNet)" / "trained on our data" in English).
     ``images`` may be a mapping ``{labels[0]: ..., labels[1]: ...}`` when the
-    two models expect differently preprocessed inputs.
+    two models expect differently preprocessed inputs (pass ``labels`` then,
+    so the keys do not depend on the language).
     """
+    if labels is None:
+        labels = (messages.render("featuremaps.pretrained"), messages.render("featuremaps.trained"))
     return compare_feature_maps(
         {labels[0]: (pretrained, first_conv(pretrained)),
          labels[1]: (trained, first_conv(trained))},
         images, n=n, image_index=image_index,
-        title="First convolutional layer: pretrained vs trained", save=save)
+        title=messages.render("featuremaps.pretrained_title"), save=save)
 
 
 def compare_first_and_last(model: keras.Model, images, *, n: int = 8, image_index: int = 0,
@@ -299,10 +325,12 @@ def compare_first_and_last(model: keras.Model, images, *, n: int = 8, image_inde
     """First and last conv layer of one model (seed 000, exercise 4c).
 
     The first layer's maps keep the image's resolution and show edges and
-    colours; the last layer's are small and abstract.
+    colours; the last layer's are small and abstract. Rows (and keys of
+    ``maps``): "primera capa convolucional" / "última capa convolucional"
+    ("first conv layer" / "last conv layer" in English).
     """
     return compare_feature_maps(
-        {"first conv layer": (model, first_conv(model)),
-         "last conv layer": (model, last_conv(model))},
+        {messages.render("featuremaps.first"): (model, first_conv(model)),
+         messages.render("featuremaps.last"): (model, last_conv(model))},
         images, n=n, image_index=image_index,
-        title=f"{model.name}: first vs last convolutional layer", save=save)
+        title=messages.render("featuremaps.first_last_title", model=model.name), save=save)

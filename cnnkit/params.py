@@ -21,13 +21,17 @@ This module has:
 
 Importing this module does not import Keras; :func:`layer_table` works on a
 model you already have, and ``architecture_table(compute_params=True)``
-imports :mod:`cnnkit.models` when called.
+imports :mod:`cnnkit.models` when called. The tables print in the notebook's
+language (:func:`cnnkit.messages.current_lang`); their fields and numbers do
+not depend on it.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterator, Sequence
+
+from . import messages
 
 __all__ = [
     "conv2d_params", "dense_params", "batchnorm_params",
@@ -36,6 +40,22 @@ __all__ = [
     "LayerRow", "LayerTable", "layer_table",
     "ArchitectureRow", "ArchitectureTable", "architecture_table",
 ]
+
+
+messages.register({
+    "layer_table.model": {"es": 'Modelo: "{name}"', "en": 'Model: "{name}"'},
+    "layer_table.header": {
+        # one cell per column, separated by "|"
+        "es": "#|Capa (tipo)|Forma de salida|Fórmula|Por fórmula|Según Keras|OK",
+        "en": "#|Layer (type)|Output shape|Formula|By formula|By Keras|OK",
+    },
+    "layer_table.not_applicable": {"es": "n/d", "en": "n/a"},
+    "layer_table.yes": {"es": "sí", "en": "yes"},
+    "layer_table.total": {"es": "Parámetros totales: {n:,}", "en": "Total params: {n:,}"},
+    "layer_table.trainable": {"es": "Parámetros entrenables: {n:,}", "en": "Trainable params: {n:,}"},
+    "layer_table.non_trainable": {"es": "Parámetros no entrenables: {n:,}", "en": "Non-trainable params: {n:,}"},
+    "layer_table.nested": {"es": "suma de {n} capas internas", "en": "sum of {n} inner layers"},
+})
 
 
 # --------------------------------------------------------------------------
@@ -299,14 +319,17 @@ class LayerTable:
         """Plain dicts, one per row (``pandas.DataFrame(table.to_dicts())`` works)."""
         return [row.to_dict() for row in self.rows]
 
-    def to_text(self) -> str:
-        """A fixed-width table in the spirit of ``model.summary()``."""
-        header = ("#", "Layer (type)", "Output shape", "Formula", "By formula", "By Keras", "OK")
+    def to_text(self, lang: str | None = None) -> str:
+        """A fixed-width table in the spirit of ``model.summary()``, in ``lang``
+        (default :func:`cnnkit.messages.current_lang`)."""
+        lang = messages.current_lang(lang)
+        header = tuple(messages.render("layer_table.header", lang).split("|"))
+        not_applicable = messages.render("layer_table.not_applicable", lang)
         body = []
         for row in self.rows:
             shape = "?" if row.output_shape is None else str(row.output_shape)
-            by_formula = "n/a" if row.params_formula is None else f"{row.params_formula:,}"
-            mark = {True: "yes", False: "NO", None: "-"}[row.agrees]
+            by_formula = not_applicable if row.params_formula is None else f"{row.params_formula:,}"
+            mark = {True: messages.render("layer_table.yes", lang), False: "NO", None: "-"}[row.agrees]
             body.append((str(row.index), f"{row.name} ({row.type})", shape, row.formula,
                          by_formula, f"{row.params_keras:,}", mark))
         widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
@@ -317,14 +340,15 @@ class LayerTable:
                              for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
 
         rule = "-" * len(fmt(header))
-        lines = [f'Model: "{self.model_name}"', rule, fmt(header), rule,
+        lines = [messages.render("layer_table.model", lang, name=self.model_name), rule, fmt(header), rule,
                  *(fmt(r) for r in body), rule,
-                 f"Total params: {self.total_params:,}",
-                 f"Trainable params: {self.trainable_params:,}",
-                 f"Non-trainable params: {self.non_trainable_params:,}"]
+                 messages.render("layer_table.total", lang, n=self.total_params),
+                 messages.render("layer_table.trainable", lang, n=self.trainable_params),
+                 messages.render("layer_table.non_trainable", lang, n=self.non_trainable_params)]
         return "\n".join(lines)
 
-    __str__ = to_text
+    def __str__(self) -> str:
+        return self.to_text()
 
 
 def _shape_tuple(shape: Any) -> tuple:
@@ -369,7 +393,7 @@ def _formula_for(layer: Any) -> tuple[int | None, str]:
             if count is None:
                 return None, ""
             total += count
-        return total, f"sum of {len(layer.layers)} inner layers"
+        return total, messages.render("layer_table.nested", n=len(layer.layers))
     if not layer.weights:
         return 0, "0"
 
@@ -514,8 +538,12 @@ class ArchitectureTable:
     def to_dicts(self) -> list[dict[str, Any]]:
         return [row.to_dict() for row in self.rows]
 
-    def to_text(self) -> str:
-        header = ("Network", "Year", "Depth", "Parameters", "Top-1 %", "Top-5 %")
+    def to_text(self, lang: str | None = None) -> str:
+        """The table and every figure's source, labelled in ``lang`` (default
+        :func:`cnnkit.messages.current_lang`); the rows' own text is in the
+        language :func:`architecture_table` was called in."""
+        lang = messages.current_lang(lang)
+        header = tuple(messages.render("arch_table.header", lang).split("|"))
         body = [(r.name, str(r.year), str(r.depth), f"{r.params:,}", f"{r.top1:.1f}",
                  f"{r.top5:.1f}") for r in self.rows]
         widths = [max(len(x[i]) for x in [header, *body]) for i in range(len(header))]
@@ -524,76 +552,146 @@ class ArchitectureTable:
             return "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
                              for i, (c, w) in enumerate(zip(cells, widths)))
 
-        lines = [fmt(header), "-" * len(fmt(header)), *(fmt(b) for b in body), "", "Sources:"]
+        word = {key: messages.render(f"arch_table.{key}", lang)
+                for key in ("sources", "depth", "parameters", "accuracy", "note")}
+        lines = [fmt(header), "-" * len(fmt(header)), *(fmt(b) for b in body), "", word["sources"]]
         for r in self.rows:
             lines += [f"  {r.name}: {r.paper}",
-                      f"    depth: {r.depth_note}",
-                      f"    parameters: {r.params_source}",
-                      f"    accuracy: {r.accuracy_source}"]
+                      f"    {word['depth']}: {r.depth_note}",
+                      f"    {word['parameters']}: {r.params_source}",
+                      f"    {word['accuracy']}: {r.accuracy_source}"]
             if r.notes:
-                lines.append(f"    note: {r.notes}")
+                lines.append(f"    {word['note']}: {r.notes}")
         return "\n".join(lines)
 
-    __str__ = to_text
+    def __str__(self) -> str:
+        return self.to_text()
 
 
-_ARCHITECTURES = (
-    ArchitectureRow(
-        name="AlexNet", year=2012, paper=KRIZHEVSKY_2012,
-        depth=8, depth_note="5 convolutional + 3 fully connected layers (paper, §3.5)",
-        params=61_100_840,
-        params_source=f"{TORCHVISION_ALEXNET} (single-tower variant, 61.1M); the paper "
-                      "states 60 million for the two-GPU original",
-        top1=56.5, top5=79.1, accuracy_source=TORCHVISION_ALEXNET + " (acc@1 56.522, acc@5 79.066)",
-        notes="Paper, ILSVRC-2012 validation, one CNN (Table 2): 40.7% top-1 / 18.2% top-5 "
+# The rows' prose (what a reader of the table reads) is in the catalogue;
+# citations, URLs and numbers are the same in every language.
+messages.register({
+    "arch_table.header": {"es": "Red|Año|Profundidad|Parámetros|Top-1 %|Top-5 %",
+                          "en": "Network|Year|Depth|Parameters|Top-1 %|Top-5 %"},
+    "arch_table.sources": {"es": "Fuentes:", "en": "Sources:"},
+    "arch_table.depth": {"es": "profundidad", "en": "depth"},
+    "arch_table.parameters": {"es": "parámetros", "en": "parameters"},
+    "arch_table.accuracy": {"es": "exactitud", "en": "accuracy"},
+    "arch_table.note": {"es": "nota", "en": "note"},
+    "arch_table.keras_applications": {
+        "es": "tabla de modelos de Keras Applications, https://keras.io/api/applications/",
+        "en": KERAS_APPLICATIONS,
+    },
+    "arch_table.alexnet.depth": {"es": "5 capas convolucionales + 3 totalmente conectadas (artículo, §3.5)",
+                                 "en": "5 convolutional + 3 fully connected layers (paper, §3.5)"},
+    "arch_table.alexnet.params": {
+        "es": "{torchvision} (variante de una sola torre, 61.1M); el artículo da 60 millones para el "
+              "original con dos GPU",
+        "en": "{torchvision} (single-tower variant, 61.1M); the paper states 60 million for the two-GPU original",
+    },
+    "arch_table.alexnet.notes": {
+        "es": "Artículo, validación de ILSVRC-2012, una CNN (Tabla 2): 40.7% de error top-1 / 18.2% top-5, "
+              "es decir, 59.3% / 81.8% de exactitud (promediando diez recortes por imagen en test, §4.1). "
+              "cnnkit.models.alexnet es una variante de una sola torre 96-256-384-384-256 con "
+              "62,378,344 parámetros; el original agrupado para dos GPU tiene 60,965,224.",
+        "en": "Paper, ILSVRC-2012 validation, one CNN (Table 2): 40.7% top-1 / 18.2% top-5 "
               "error, i.e. 59.3% / 81.8% accuracy (ten-patch test-time averaging, §4.1). "
               "cnnkit.models.alexnet is a single-tower 96-256-384-384-256 variant with "
               "62,378,344 parameters; the grouped two-GPU original has 60,965,224.",
-    ),
-    ArchitectureRow(
-        name="VGG-19", year=2014, paper=SIMONYAN_2015,
-        depth=19, depth_note="16 convolutional + 3 fully connected layers (configuration E, Table 1)",
-        params=143_667_240,
-        params_source=f"{KERAS_APPLICATIONS} (143.7M; exact count of keras.applications.VGG19); "
-                      "paper Table 2: 144M",
-        top1=71.3, top5=90.0, accuracy_source=KERAS_APPLICATIONS,
-        notes="Paper, single-scale evaluation with scale jittering (Table 3, config E): "
+    },
+    "arch_table.vgg19.depth": {
+        "es": "16 capas convolucionales + 3 totalmente conectadas (configuración E, Tabla 1)",
+        "en": "16 convolutional + 3 fully connected layers (configuration E, Table 1)",
+    },
+    "arch_table.vgg19.params": {
+        "es": "{keras} (143.7M; número exacto de keras.applications.VGG19); Tabla 2 del artículo: 144M",
+        "en": "{keras} (143.7M; exact count of keras.applications.VGG19); paper Table 2: 144M",
+    },
+    "arch_table.vgg19.notes": {
+        "es": "Artículo, evaluación a una sola escala con variación de escala (Tabla 3, configuración E): "
+              "25.5% de error top-1 / 8.0% top-5, es decir, 74.5% / 92.0% de exactitud.",
+        "en": "Paper, single-scale evaluation with scale jittering (Table 3, config E): "
               "25.5% top-1 / 8.0% top-5 error, i.e. 74.5% / 92.0% accuracy.",
-    ),
-    ArchitectureRow(
-        name="ResNet-50", year=2015, paper=HE_2016,
-        depth=50, depth_note="49 convolutional + 1 fully connected layer on the main path "
-                             "(Table 1; 1×1 projection shortcuts not counted). Keras' table "
-                             "lists 107, counting every layer of its graph",
-        params=25_636_712,
-        params_source=f"{KERAS_APPLICATIONS} (25.6M; exact count of keras.applications.ResNet50)",
-        top1=74.9, top5=92.1, accuracy_source=KERAS_APPLICATIONS,
-        notes="Paper, 10-crop testing (Table 3): 22.85% top-1 / 6.71% top-5 error, "
+    },
+    "arch_table.resnet50.depth": {
+        "es": "49 capas convolucionales + 1 totalmente conectada en el camino principal (Tabla 1; sin contar "
+              "los atajos de proyección 1×1). La tabla de Keras da 107, contando todas las capas de su grafo",
+        "en": "49 convolutional + 1 fully connected layer on the main path (Table 1; 1×1 projection "
+              "shortcuts not counted). Keras' table lists 107, counting every layer of its graph",
+    },
+    "arch_table.resnet50.params": {
+        "es": "{keras} (25.6M; número exacto de keras.applications.ResNet50)",
+        "en": "{keras} (25.6M; exact count of keras.applications.ResNet50)",
+    },
+    "arch_table.resnet50.notes": {
+        "es": "Artículo, test con 10 recortes (Tabla 3): 22.85% de error top-1 / 6.71% top-5, "
+              "es decir, 77.15% / 93.29% de exactitud.",
+        "en": "Paper, 10-crop testing (Table 3): 22.85% top-1 / 6.71% top-5 error, "
               "i.e. 77.15% / 93.29% accuracy.",
-    ),
-)
+    },
+    "arch_table.built_alexnet": {
+        "es": "construida: cnnkit.models.alexnet(weights=None), variante de una sola torre; las cifras de "
+              "exactitud son de la variante de 61.1M de torchvision",
+        "en": "built: cnnkit.models.alexnet(weights=None), single-tower variant; "
+              "the accuracy figures refer to torchvision's 61.1M variant",
+    },
+    "arch_table.built": {"es": "construida: {call}", "en": "built: {call}"},
+})
 
 
-def _built_param_counts() -> dict[str, tuple[int, str]]:
+def _architectures(lang: str | None = None) -> tuple[ArchitectureRow, ...]:
+    """The three rows, their prose in ``lang`` (default :func:`cnnkit.messages.current_lang`)."""
+    lang = messages.current_lang(lang)
+    keras_table = messages.render("arch_table.keras_applications", lang)
+
+    def text(code: str) -> str:
+        return messages.render(code, lang, keras=keras_table, torchvision=TORCHVISION_ALEXNET)
+
+    return (
+        ArchitectureRow(
+            name="AlexNet", year=2012, paper=KRIZHEVSKY_2012,
+            depth=8, depth_note=text("arch_table.alexnet.depth"),
+            params=61_100_840, params_source=text("arch_table.alexnet.params"),
+            top1=56.5, top5=79.1, accuracy_source=TORCHVISION_ALEXNET + " (acc@1 56.522, acc@5 79.066)",
+            notes=text("arch_table.alexnet.notes"),
+        ),
+        ArchitectureRow(
+            name="VGG-19", year=2014, paper=SIMONYAN_2015,
+            depth=19, depth_note=text("arch_table.vgg19.depth"),
+            params=143_667_240, params_source=text("arch_table.vgg19.params"),
+            top1=71.3, top5=90.0, accuracy_source=keras_table,
+            notes=text("arch_table.vgg19.notes"),
+        ),
+        ArchitectureRow(
+            name="ResNet-50", year=2015, paper=HE_2016,
+            depth=50, depth_note=text("arch_table.resnet50.depth"),
+            params=25_636_712, params_source=text("arch_table.resnet50.params"),
+            top1=74.9, top5=92.1, accuracy_source=keras_table,
+            notes=text("arch_table.resnet50.notes"),
+        ),
+    )
+
+
+def _built_param_counts(lang: str | None = None) -> dict[str, tuple[int, str]]:
     import keras
 
     from . import models
 
     counts = {}
     model = models.build("alexnet")
-    counts["AlexNet"] = (model.count_params(),
-                         "built: cnnkit.models.alexnet(weights=None), single-tower variant; "
-                         "the accuracy figures refer to torchvision's 61.1M variant")
+    counts["AlexNet"] = (model.count_params(), messages.render("arch_table.built_alexnet", lang))
     del model
     model = models.build("vgg19")
-    counts["VGG-19"] = (model.count_params(), "built: cnnkit.models.vgg19(weights=None)")
+    counts["VGG-19"] = (model.count_params(),
+                        messages.render("arch_table.built", lang, call="cnnkit.models.vgg19(weights=None)"))
     del model
     model = keras.applications.ResNet50(weights=None)
-    counts["ResNet-50"] = (model.count_params(), "built: keras.applications.ResNet50(weights=None)")
+    counts["ResNet-50"] = (model.count_params(),
+                           messages.render("arch_table.built", lang, call="keras.applications.ResNet50(weights=None)"))
     return counts
 
 
-def architecture_table(compute_params: bool = False) -> ArchitectureTable:
+def architecture_table(compute_params: bool = False, *, lang: str | None = None) -> ArchitectureTable:
     """AlexNet, VGG-19 and ResNet-50 side by side: depth, parameters, ImageNet accuracy.
 
     Seed 001, parte 2: "compare profundidad, número de parámetros y el
@@ -606,10 +704,13 @@ def architecture_table(compute_params: bool = False) -> ArchitectureTable:
         compute_params: build the three models (``weights=None``, a few
             seconds and ~1 GB of memory) and report their ``count_params()``
             instead of the tabulated counts.
+        lang: language of the notes and sources (``"es"`` or ``"en"``);
+            default :func:`cnnkit.messages.current_lang`. Papers are cited
+            by their own titles.
     """
-    rows = list(_ARCHITECTURES)
+    rows = list(_architectures(lang))
     if compute_params:
-        built = _built_param_counts()
+        built = _built_param_counts(lang)
         rows = [ArchitectureRow(**{**row.to_dict(), "params": built[row.name][0],
                                    "params_source": built[row.name][1]})
                 for row in rows]

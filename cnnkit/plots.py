@@ -9,6 +9,10 @@ a display: the Agg backend works.
 Images may be uint8 (0-255), floats in [0, 1], or normalised floats of any
 range (rescaled to [0, 1] for display only); ``(h, w, 1)`` and ``(h, w)``
 images are drawn in grey.
+
+Titles, axis labels and legends are in the notebook's language,
+:func:`cnnkit.messages.current_lang` when the figure is drawn (Spanish unless
+``$CNNKIT_LANG`` says otherwise); class names are shown as given.
 """
 from __future__ import annotations
 
@@ -17,11 +21,56 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from . import messages
+
 __all__ = [
     "image_grid", "class_grid", "random_images_of_class", "training_curves",
     "confusion_matrix_heatmap", "feature_map_grid", "feature_map_comparison",
     "best_worst_images", "class_distribution", "prediction_panel",
 ]
+
+
+messages.register({
+    "plots.class_grid_title": {"es": "Primera imagen de entrenamiento de cada clase",
+                               "en": "First training image of each class"},
+    "plots.random_title": {"es": "{n} imágenes al azar de la clase «{name}»",
+                           "en": "{n} random images of class '{name}'"},
+    "plots.training": {"es": "entrenamiento", "en": "training"},
+    "plots.validation": {"es": "validación", "en": "validation"},
+    "plots.best_validation": {"es": "mejor validación (época {epoch})", "en": "best validation (epoch {epoch})"},
+    "plots.epoch": {"es": "época", "en": "epoch"},
+    # Keras' metric names as a panel's title; one Spanish word per concept
+    # across cnnkit ("precisión" is the classification report's precision).
+    "plots.metric.loss": {"es": "pérdida", "en": "loss"},
+    "plots.metric.accuracy": {"es": "exactitud", "en": "accuracy"},
+    "plots.metric.sparse_categorical_accuracy": {"es": "exactitud", "en": "sparse_categorical_accuracy"},
+    "plots.metric.categorical_accuracy": {"es": "exactitud", "en": "categorical_accuracy"},
+    "plots.metric.binary_accuracy": {"es": "exactitud", "en": "binary_accuracy"},
+    "plots.confusion_title": {"es": "Matriz de confusión", "en": "Confusion matrix"},
+    "plots.predicted_class": {"es": "clase predicha", "en": "predicted class"},
+    "plots.true_class": {"es": "clase real", "en": "true class"},
+    "plots.channel": {"es": "canal {index}", "en": "channel {index}"},
+    "plots.feature_maps_title": {"es": "Mapas de características {height}×{width}, {shown} de {channels} canales",
+                                 "en": "Feature maps {height}×{width}, {shown} of {channels} channels"},
+    "plots.best": {"es": "mejor", "en": "best"},
+    "plots.worst": {"es": "peor", "en": "worst"},
+    "plots.class_score": {"es": "{kind}: {name}\n{score:.0%} de aciertos", "en": "{kind}: {name}\n{score:.0%} correct"},
+    "plots.best_worst_title": {
+        "es": "Imágenes de la clase mejor y de la peor clasificada (título: predicción)",
+        "en": "Images of the best and the worst classified class (title: prediction)",
+    },
+    "plots.mean": {"es": "media {value:.1f}", "en": "mean {value:.1f}"},
+    "plots.images": {"es": "imágenes", "en": "images"},
+    "plots.distribution_title": {"es": "Imágenes por clase ({images} imágenes, {classes} clases)",
+                                 "en": "Images per class ({images} images, {classes} classes)"},
+    "plots.true_name": {"es": "real: {name}", "en": "true: {name}"},
+})
+
+
+def _metric_name(metric: str, lang: str) -> str:
+    """A Keras metric name as a reader says it; metrics the catalogue lacks keep their own name."""
+    code = f"plots.metric.{metric}"
+    return messages.render(code, lang) if code in messages.codes() else metric
 
 
 def _plt():
@@ -129,7 +178,7 @@ def class_grid(x, y, class_names: Sequence[str], *, rows: int = 2, save: str | N
     first = [int(np.flatnonzero(labels == k)[0]) for k in present]
     fig = image_grid([x[i] for i in first], [f"{class_names[k]} ({k})" for k in present],
                      cols=math.ceil(len(present) / rows))
-    fig.suptitle("First training image of each class")
+    fig.suptitle(messages.render("plots.class_grid_title"))
     return _finish(fig, save)
 
 
@@ -162,7 +211,7 @@ def random_images_of_class(x, y, class_index: int | str, class_names: Sequence[s
     name = class_names[class_index]
     fig = image_grid([x[i] for i in chosen], [f"{name} #{i}" for i in chosen],
                      cols=math.ceil(len(chosen) / rows))
-    fig.suptitle(f"{len(chosen)} random images of class {name!r}")
+    fig.suptitle(messages.render("plots.random_title", n=len(chosen), name=name))
     return _finish(fig, save)
 
 
@@ -183,7 +232,8 @@ def training_curves(history, *, metrics: Sequence[str] = ("loss", "accuracy"),
     ----------
     history : keras History, its ``.history`` dict, or a TrainResult
     metrics : metric names
-        Those present in ``history`` get a panel titled with the name;
+        Those present in ``history`` get a panel titled with the name
+        ("pérdida" / "exactitud" for loss / accuracy in Spanish);
         ``val_<metric>`` is drawn in the same panel. The best validation epoch
         is marked.
 
@@ -201,18 +251,19 @@ def training_curves(history, *, metrics: Sequence[str] = ("loss", "accuracy"),
     fig, axes = plt.subplots(1, len(shown), squeeze=False, layout="constrained",
                              figsize=(5 * len(shown), 3.6))
     best = best_epochs(curves)
+    lang = messages.current_lang()
     for ax, metric in zip(axes[0], shown):
-        for key, label, style in ((metric, "training", "-o"), (f"val_{metric}", "validation", "-s")):
+        for key, label, style in ((metric, "plots.training", "-o"), (f"val_{metric}", "plots.validation", "-s")):
             if key in curves:
                 epochs = np.arange(1, len(curves[key]) + 1)
-                ax.plot(epochs, curves[key], style, markersize=3, label=label)
+                ax.plot(epochs, curves[key], style, markersize=3, label=messages.render(label, lang))
         if f"val_{metric}" in curves:
             b = best[f"val_{metric}"]
             ax.axvline(b, color="grey", linestyle=":", linewidth=1,
-                       label=f"best validation (epoch {b})")
-        ax.set_title(metric)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(metric)
+                       label=messages.render("plots.best_validation", lang, epoch=b))
+        ax.set_title(_metric_name(metric, lang))
+        ax.set_xlabel(messages.render("plots.epoch", lang))
+        ax.set_ylabel(_metric_name(metric, lang))
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
     if title:
@@ -221,7 +272,7 @@ def training_curves(history, *, metrics: Sequence[str] = ("loss", "accuracy"),
 
 
 def confusion_matrix_heatmap(cm, class_names: Sequence[str] | None = None, *,
-                             normalize: bool = False, title: str = "Confusion matrix",
+                             normalize: bool = False, title: str | None = None,
                              save: str | None = None):
     """The confusion matrix as a heat map, rows = true class, columns = predicted.
 
@@ -231,6 +282,8 @@ def confusion_matrix_heatmap(cm, class_names: Sequence[str] | None = None, *,
     class_names : sequence of k str, optional
     normalize : bool
         Show each row as fractions of the true class instead of counts.
+    title : str, optional
+        Default "Matriz de confusión" ("Confusion matrix" in English).
 
     Returns
     -------
@@ -248,9 +301,9 @@ def confusion_matrix_heatmap(cm, class_names: Sequence[str] | None = None, *,
     ax.imshow(values, cmap="Blues")
     ax.set_xticks(range(k), names, rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(k), names, fontsize=8)
-    ax.set_xlabel("predicted class")
-    ax.set_ylabel("true class")
-    ax.set_title(title)
+    ax.set_xlabel(messages.render("plots.predicted_class"))
+    ax.set_ylabel(messages.render("plots.true_class"))
+    ax.set_title(title if title is not None else messages.render("plots.confusion_title"))
     if k <= 30:
         threshold = values.max() / 2 if values.size else 0
         for i in range(k):
@@ -284,7 +337,7 @@ def feature_map_grid(maps, n: int = 16, *, image_index: int = 0, cols: int = 8,
 
     Returns
     -------
-    Figure with ``min(n, channels)`` axes titled ``"channel i"``.
+    Figure with ``min(n, channels)`` axes titled ``"canal i"`` (``"channel i"`` in English).
     """
     maps = _maps_of_one_image(maps, image_index)
     count = min(n, maps.shape[-1])
@@ -293,9 +346,9 @@ def feature_map_grid(maps, n: int = 16, *, image_index: int = 0, cols: int = 8,
         ax.imshow(maps[..., c], cmap="viridis")
         ax.set_xticks([])
         ax.set_yticks([])
-        ax.set_title(f"channel {c}", fontsize=8)
-    fig.suptitle(title or f"Feature maps {maps.shape[0]}×{maps.shape[1]}, "
-                          f"{count} of {maps.shape[-1]} channels")
+        ax.set_title(messages.render("plots.channel", index=c), fontsize=8)
+    fig.suptitle(title or messages.render("plots.feature_maps_title", height=maps.shape[0], width=maps.shape[1],
+                                          shown=count, channels=maps.shape[-1]))
     return _finish(fig, save)
 
 
@@ -322,7 +375,7 @@ def feature_map_comparison(maps_by_label: Mapping[str, Any], n: int = 8, *,
             ax.set_xticks([])
             ax.set_yticks([])
             if r == 0:
-                ax.set_title(f"channel {c}", fontsize=8)
+                ax.set_title(messages.render("plots.channel", index=c), fontsize=8)
         axes[r, 0].set_ylabel(label, fontsize=8)
     if title:
         fig.suptitle(title)
@@ -366,7 +419,7 @@ def best_worst_images(x, y_true, y_pred, class_names: Sequence[str], n: int = 5,
     plt = _plt()
     fig, axes = plt.subplots(2, cols, squeeze=False, layout="constrained",
                              figsize=(1.9 * cols + 1, 4.4))
-    for r, (cls, kind, chosen) in enumerate(zip((best, worst), ("best", "worst"), picks)):
+    for r, (cls, kind, chosen) in enumerate(zip((best, worst), ("plots.best", "plots.worst"), picks)):
         for c in range(cols):
             ax = axes[r, c]
             if c >= len(chosen):
@@ -376,9 +429,9 @@ def best_worst_images(x, y_true, y_pred, class_names: Sequence[str], n: int = 5,
             mark = "✓" if y_pred[i] == y_true[i] else "✗"
             _show(ax, x[i], f"{mark} {class_names[y_pred[i]]}", fontsize=8)
         if len(chosen):
-            axes[r, 0].set_ylabel(f"{kind}: {class_names[cls]}\n{scores[cls]:.0%} correct",
-                                  fontsize=9)
-    fig.suptitle("Images of the best and the worst classified class (title: prediction)")
+            axes[r, 0].set_ylabel(messages.render("plots.class_score", kind=messages.nested(kind),
+                                                  name=class_names[cls], score=scores[cls]), fontsize=9)
+    fig.suptitle(messages.render("plots.best_worst_title"))
     return _finish(fig, save)
 
 
@@ -396,12 +449,12 @@ def class_distribution(y, class_names: Sequence[str], *, title: str | None = Non
     fig, ax = plt.subplots(layout="constrained", figsize=(max(5.0, 0.35 * len(counts) + 2), 3.8))
     ax.bar(np.arange(len(counts)), counts, color="tab:blue")
     ax.axhline(counts.mean(), color="tab:red", linestyle="--", linewidth=1,
-               label=f"mean {counts.mean():.1f}")
+               label=messages.render("plots.mean", value=counts.mean()))
     ax.set_xticks(np.arange(len(counts)), list(class_names),
                   rotation=90 if len(counts) > 12 else 45, ha="right" if len(counts) <= 12 else "center",
                   fontsize=8)
-    ax.set_ylabel("images")
-    ax.set_title(title or f"Images per class ({len(labels)} images, {len(counts)} classes)")
+    ax.set_ylabel(messages.render("plots.images"))
+    ax.set_title(title or messages.render("plots.distribution_title", images=len(labels), classes=len(counts)))
     ax.legend(fontsize=8)
     return _finish(fig, save)
 
@@ -415,7 +468,7 @@ def prediction_panel(image, class_name: str, probability: float, *,
     probability : float in [0, 1]
         Shown as a percentage, e.g. ``"avión — 99.87 %"``.
     true_name : str, optional
-        Adds the true class to the title.
+        Adds the true class to the title ("real: ..." in Spanish).
 
     Returns
     -------
@@ -425,6 +478,6 @@ def prediction_panel(image, class_name: str, probability: float, *,
     fig, ax = plt.subplots(layout="constrained", figsize=(3, 3.3))
     title = f"{class_name} — {100 * float(probability):.2f} %"
     if true_name is not None:
-        title += f"\ntrue: {true_name}"
+        title += "\n" + messages.render("plots.true_name", name=true_name)
     _show(ax, image, title, fontsize=10)
     return _finish(fig, save)

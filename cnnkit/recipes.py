@@ -65,6 +65,17 @@ import numpy as np
 import keras
 from keras import layers, ops
 
+from . import messages
+
+messages.register({
+    "recipes.epoch": {
+        "es": "época {epoch}/{epochs} · pérdida {loss:.4f} · exactitud en entrenamiento {accuracy:.4f}{test} · "
+              "{seconds:.1f} s",
+        "en": "epoch {epoch}/{epochs} · loss {loss:.4f} · train acc {accuracy:.4f}{test} · {seconds:.1f} s",
+    },
+    "recipes.epoch_test": {"es": " · en test {accuracy:.4f}", "en": " · test {accuracy:.4f}"},
+})
+
 __all__ = [
     "CIFAR10_MEAN", "CIFAR10_STD", "SpaceToDepth", "OneCycle",
     "cifar10_fast_model", "whitening_kernel", "one_cycle", "augment", "evaluate_tta",
@@ -512,9 +523,9 @@ def cifar10_fast(x_train, y_train, x_test=None, y_test=None, *, epochs: int = 3,
         for key, value in logs.items():
             history[key].append(value)
         if verbose:
-            test = f" · test {logs['test_accuracy']:.4f}" if has_test else ""
-            print(f"epoch {epoch + 1}/{epochs} · loss {logs['loss']:.4f} · "
-                  f"train acc {logs['accuracy']:.4f}{test} · {train_time:.1f} s", flush=True)
+            test = messages.render("recipes.epoch_test", accuracy=logs["test_accuracy"]) if has_test else ""
+            print(messages.render("recipes.epoch", epoch=epoch + 1, epochs=epochs, loss=logs["loss"],
+                                  accuracy=logs["accuracy"], test=test, seconds=train_time), flush=True)
 
         if on_epoch_end is not None and on_epoch_end(epoch, dict(logs)) is True:
             stopped_early = epoch + 1 < epochs

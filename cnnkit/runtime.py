@@ -7,7 +7,13 @@ import os
 import sys
 import warnings
 
+from . import messages
 from .profile import Profile, profile
+
+messages.register({
+    "runtime.setup": {"es": "cnnkit · perfil={profile} · backend={backend} · semilla={seed}",
+                      "en": "cnnkit · profile={profile} · backend={backend} · seed={seed}"},
+})
 
 _QUIET_ENV = {
     # TensorFlow's C++ logging goes straight to file descriptor 2, which
@@ -100,7 +106,8 @@ def setup(seed: int = 0, *, keras2_compat: bool = True, verbose: bool = True) ->
 
     Quiets logs, seeds everything, optionally lets Keras-2 code run with a
     hint about its Keras-3 spelling (:mod:`cnnkit.compat`), prints one line
-    saying which profile and backend are active, and returns the profile.
+    saying which profile and backend are active (in the notebook's language,
+    :func:`cnnkit.messages.current_lang`), and returns the profile.
     """
     quiet()
     active = profile()
@@ -112,5 +119,5 @@ def setup(seed: int = 0, *, keras2_compat: bool = True, verbose: bool = True) ->
     if verbose:
         keras = import_keras()
 
-        print(f"cnnkit · profile={active.name} · backend={keras.backend.backend()} · seed={seed}")
+        print(messages.render("runtime.setup", profile=active.name, backend=keras.backend.backend(), seed=seed))
     return active

@@ -55,6 +55,29 @@ import numpy as np
 
 import keras
 
+from . import messages
+
+messages.register({
+    "train.summary_run": {"es": "épocas ejecutadas: {epochs}   reloj: {wall:.1f} s   CPU: {cpu:.1f} s",
+                          "en": "epochs run: {epochs}   wall: {wall:.1f} s   CPU: {cpu:.1f} s"},
+    "train.summary_validation": {"es": "validación: {source}", "en": "validation: {source}"},
+    "train.summary_metric": {"es": "{metric:>16}: última {last:.4f}   mejor {best:.4f} (época {epoch})",
+                             "en": "{metric:>16}: last {last:.4f}   best {best:.4f} (epoch {epoch})"},
+    "train.val_from_dataset": {"es": "la partición de validación del propio conjunto ({n} imágenes)",
+                               "en": "the dataset's own validation split ({n} images)"},
+    "train.val_given": {"es": "los arrays dados ({n} imágenes)", "en": "given arrays ({n} images)"},
+    "train.val_fraction": {"es": "el {fraction:.0%} de los datos de entrenamiento, estratificado ({n} imágenes)",
+                           "en": "{fraction:.0%} of the training data, stratified ({n} images)"},
+    "train.val_is_test": {
+        "es": "validation=(x_test, y_test) ajustaría el entrenamiento con el conjunto de test, y la exactitud "
+              "en test dejaría de ser una estimación honesta. Separa en su lugar una parte de los datos de "
+              "entrenamiento, p. ej. validation=0.1.",
+        "en": "validation=(x_test, y_test) would tune training on the test set, and the "
+              "test accuracy would no longer be an honest estimate. Hold out part of the "
+              "training data instead, e.g. validation=0.1.",
+    },
+})
+
 __all__ = [
     "TrainResult", "train", "augmentation", "normalization", "holdout_indices",
     "best_epochs", "default_loss", "resolve_validation", "ValidationSplit",
@@ -322,18 +345,21 @@ class TrainResult:
         """Value of ``metric`` at its best epoch."""
         return float(self.history.history[metric][self.best_epoch[metric] - 1])
 
-    def summary(self) -> str:
-        """A few lines for a notebook or a report."""
-        lines = [f"epochs run: {self.epochs_run}   wall: {self.wall_time:.1f} s   "
-                 f"CPU: {self.cpu_time:.1f} s"]
+    def summary(self, lang: str | None = None) -> str:
+        """A few lines for a notebook or a report, in ``lang`` (default
+        :func:`cnnkit.messages.current_lang`); metrics keep their Keras names."""
+        lang = messages.current_lang(lang)
+        lines = [messages.render("train.summary_run", lang, epochs=self.epochs_run, wall=self.wall_time,
+                                 cpu=self.cpu_time)]
         if self.validation_source:
-            lines.append(f"validation: {self.validation_source}")
+            lines.append(messages.render("train.summary_validation", lang, source=self.validation_source))
         for metric in sorted(self.final):
-            lines.append(f"{metric:>16}: last {self.final[metric]:.4f}   best "
-                         f"{self.best(metric):.4f} (epoch {self.best_epoch[metric]})")
+            lines.append(messages.render("train.summary_metric", lang, metric=metric, last=self.final[metric],
+                                         best=self.best(metric), epoch=self.best_epoch[metric]))
         return "\n".join(lines)
 
-    __str__ = summary
+    def __str__(self) -> str:
+        return self.summary()
 
 
 # --------------------------------------------------------------------------- #
@@ -447,28 +473,24 @@ def resolve_validation(x: np.ndarray, y: np.ndarray, validation, *, dataset=None
             and validation is not None and not isinstance(validation, (tuple, list)):
         return ValidationSplit(
             x, y, (np.asarray(dataset.x_val), np.asarray(dataset.y_val)),
-            source=f"the dataset's own validation split ({len(dataset.x_val)} images)")
+            source=messages.render("train.val_from_dataset", n=len(dataset.x_val)))
     if validation is None or (not isinstance(validation, (tuple, list)) and validation == 0):
         return ValidationSplit(x, y, None)
     if isinstance(validation, (tuple, list)):
         if len(validation) != 2:
             raise ValueError("validation arrays must be a pair (x_val, y_val)")
         if _is_test_split(validation, dataset):
-            raise ValueError(
-                "validation=(x_test, y_test) would tune training on the test set, and the "
-                "test accuracy would no longer be an honest estimate. Hold out part of the "
-                "training data instead, e.g. validation=0.1.")
+            raise ValueError(messages.render("train.val_is_test"))
         x_val, y_val = np.asarray(validation[0]), np.asarray(validation[1])
         if len(x_val) != len(y_val):
             raise ValueError(f"validation has {len(x_val)} images but {len(y_val)} labels")
         return ValidationSplit(x, y, (x_val, y_val),
-                               source=f"given arrays ({len(x_val)} images)")
+                               source=messages.render("train.val_given", n=len(x_val)))
     fraction = float(validation)
     train_idx, val_idx = holdout_indices(y, fraction, seed=seed)
     return ValidationSplit(x[train_idx], y[train_idx], (x[val_idx], y[val_idx]),
                            train_indices=train_idx, validation_indices=val_idx,
-                           source=f"{fraction:.0%} of the training data, stratified "
-                                  f"({len(val_idx)} images)")
+                           source=messages.render("train.val_fraction", fraction=fraction, n=len(val_idx)))
 
 
 

@@ -32,7 +32,19 @@ import numpy as np
 
 import keras
 
+from . import messages
 from .train import TrainResult, resolve_validation, train
+
+messages.register({
+    "transfer.freeze_summary": {
+        "es": "{model}: {trainable} capas entrenables ({trainable_params:,} parámetros), {frozen} congeladas "
+              "({non_trainable_params:,} parámetros no entrenables)",
+        "en": "{model}: {trainable} layers trainable ({trainable_params:,} params), {frozen} frozen "
+              "({non_trainable_params:,} non-trainable params)",
+    },
+    "transfer.frozen": {"es": "congelada", "en": "frozen"},
+    "transfer.trainable": {"es": "entrenable", "en": "trainable"},
+})
 
 __all__ = [
     "preprocessing_for", "preprocessing_layer", "extract_features", "linear_svm",
@@ -337,16 +349,25 @@ class FreezeReport:
     def non_trainable_params(self) -> int:
         return sum(s.non_trainable_params for s in self.layers)
 
-    def __str__(self) -> str:
+    def to_text(self, lang: str | None = None) -> str:
+        """A summary line, then one row per layer with weights: name, type, frozen or
+        trainable, trainable and non-trainable parameters; in ``lang`` (default
+        :func:`cnnkit.messages.current_lang`)."""
+        lang = messages.current_lang(lang)
         with_weights = [s for s in self.layers if s.has_weights]
         width = max([len(s.name) for s in with_weights] + [5])
-        lines = [f"{self.model_name}: {len(self.trainable)} layers trainable "
-                 f"({self.trainable_params:,} params), {len(self.frozen)} frozen "
-                 f"({self.non_trainable_params:,} non-trainable params)"]
+        state = {True: messages.render("transfer.frozen", lang), False: messages.render("transfer.trainable", lang)}
+        state_width = max(len(word) for word in state.values())
+        lines = [messages.render("transfer.freeze_summary", lang, model=self.model_name,
+                                 trainable=len(self.trainable), trainable_params=self.trainable_params,
+                                 frozen=len(self.frozen), non_trainable_params=self.non_trainable_params)]
         lines += [f"  {s.name:<{width}}  {s.kind:<20} "
-                  f"{'frozen' if s.frozen else 'trainable':<9} {s.trainable_params:>10,} "
+                  f"{state[s.frozen]:<{state_width}} {s.trainable_params:>10,} "
                   f"{s.non_trainable_params:>10,}" for s in with_weights]
         return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.to_text()
 
 
 def frozen_layers(model: keras.Model) -> FreezeReport:

@@ -23,6 +23,20 @@ def seeded():
     return 0
 
 
+@pytest.fixture
+def english(monkeypatch):
+    """What cnnkit prints and draws in English (``$CNNKIT_LANG=en``), for tests that read its text."""
+    monkeypatch.setenv("CNNKIT_LANG", "en")
+    return "en"
+
+
+@pytest.fixture
+def spanish(monkeypatch):
+    """What cnnkit prints and draws in Spanish, the notebooks' language, whatever the shell sets."""
+    monkeypatch.setenv("CNNKIT_LANG", "es")
+    return "es"
+
+
 @pytest.fixture(autouse=True)
 def _working_directory_survives():
     """Fail the test after which the process's working directory no longer exists (code it drove

@@ -6,10 +6,12 @@ files, class folders), then loaded back and compared value by value.
 """
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import os
 import pickle
+import re
 import subprocess
 import sys
 import tarfile
@@ -305,7 +307,7 @@ def test_fashion_mnist_in_keras_cache_and_bad_magic(tmp_path, isolated_dirs):
 
 # --------------------------------------------------------------------------- not found
 
-def test_offline_error_says_what_where_and_how(tmp_path, monkeypatch, isolated_dirs):
+def test_offline_error_says_what_where_and_how(tmp_path, monkeypatch, isolated_dirs, english):
     empty_data = tmp_path / "empty_data"
     empty_data.mkdir()
     monkeypatch.setenv("CNNKIT_DATA_DIR", str(empty_data))
@@ -327,13 +329,33 @@ def test_offline_error_says_what_where_and_how(tmp_path, monkeypatch, isolated_d
         load_cifar100_subset()
 
 
-def test_wrong_explicit_path_is_an_error_not_a_search(tmp_path, isolated_dirs):
+def test_offline_error_in_spanish(tmp_path, monkeypatch, isolated_dirs, spanish):
+    empty_data = tmp_path / "empty_data"
+    empty_data.mkdir()
+    monkeypatch.setenv("CNNKIT_DATA_DIR", str(empty_data))
+    with pytest.raises(DatasetNotFoundError) as caught:
+        load_cifar10()
+    message = str(caught.value)
+    assert message.startswith("No se encontró CIFAR-10. load_cifar10() necesita cifar-10-python.tar.gz")
+    assert str(empty_data / "cifar-10-python.tar.gz") in message
+    assert "(la caché de Keras, $KERAS_HOME/datasets)" in message
+    assert 'load_cifar10(path="/ruta/a/cifar-10-python.tar.gz")' in message
+    assert "No se descargó nada porque CNNKIT_OFFLINE está definida" in message
+    with pytest.raises(DatasetNotFoundError, match="no existe"):
+        load_cifar10(tmp_path / "nope.tar.gz")
+    with pytest.raises(DatasetNotFoundError, match="No hay ninguna carpeta de imágenes"):
+        load_image_folder(tmp_path / "missing", 8)
+    with pytest.raises(DatasetNotFoundError, match="necesita en el perfil full"):
+        course_dataset("cub200", "full")
+
+
+def test_wrong_explicit_path_is_an_error_not_a_search(tmp_path, isolated_dirs, english):
     write_cifar10(isolated_dirs / "datasets", as_archive=True)   # would be found by a search
     with pytest.raises(DatasetNotFoundError, match="does not exist"):
         load_cifar10(tmp_path / "nope.tar.gz")
 
 
-def test_download_failure_becomes_dataset_not_found(monkeypatch):
+def test_download_failure_becomes_dataset_not_found(monkeypatch, english):
     import types
     import urllib.error
 
@@ -422,7 +444,7 @@ def test_image_folder_with_split_folders(tmp_path, val_name):
         load_image_folder(root, (16, 16), val_fraction=0.1)
 
 
-def test_image_folder_val_from_train_and_bad_trees(tmp_path):
+def test_image_folder_val_from_train_and_bad_trees(tmp_path, english):
     root = tmp_path / "splits"
     write_class_tree(root / "train", {"cat": 5, "dog": 5})
     write_class_tree(root / "test", {"cat": 1, "emu": 1})
@@ -531,7 +553,7 @@ def test_dataset_validates_its_arrays():
 
 # --------------------------------------------------------------------------- describe
 
-def test_describe_numbers_are_exact():
+def test_describe_numbers_are_exact(english):
     toy = _toy().with_validation(0.1, seed=0)
     description = describe(toy)
     assert description.num_images == 66 and description.num_classes == 3
@@ -549,11 +571,26 @@ def test_describe_numbers_are_exact():
     assert table[2].split() == ["class", "train", "val", "test", "total"]
     assert table[3].split() == ["a", "27", "3", "2", "32"]
     assert table[-1].split() == ["total", "54", "6", "6", "66"]
+    # One language per call: the argument wins over $CNNKIT_LANG.
+    spanish = description.to_text("es").splitlines()
+    assert spanish[0] == "toy: 66 imágenes, 3 clases, 4×4×1 uint8"
+    assert spanish[1] == "entrenamiento 54 · validación 6 · test 6 · media de 22.0 imágenes por clase"
+    assert spanish[2].split() == ["clase", "entrenamiento", "validación", "test", "total"]
+    assert spanish[3].split() == ["a", "27", "3", "2", "32"] and spanish[-1].split() == ["total", "54", "6", "6", "66"]
+    # every column is as wide as its heading, so the numbers stay under it
+    assert all(len(line) == len(spanish[2]) for line in spanish[2:])
+
+
+def test_describe_prints_in_the_notebooks_language(spanish):
+    stand_in = dataclasses.replace(_toy(), is_stand_in=True)
+    assert str(describe(stand_in)).splitlines()[0] == "toy (sustituto): 66 imágenes, 3 clases, 4×4×1 uint8"
+    assert describe(stand_in).to_text("en").splitlines()[0] == "toy (stand-in): 66 images, 3 classes, 4×4×1 uint8"
+    assert describe(stand_in).to_dict()["split_sizes"] == {"train": 60, "val": 0, "test": 6}  # keys never change
 
 
 # --------------------------------------------------------------------------- synthetic
 
-def test_synthetic_shapes_deterministic_and_labelled():
+def test_synthetic_shapes_deterministic_and_labelled(english):
     rgb = synthetic.shapes(25, (32, 32), 3, n_train_per_class=4, n_test_per_class=2, seed=5)
     assert rgb.x_train.shape == (100, 32, 32, 3) and rgb.x_test.shape == (50, 32, 32, 3)
     assert np.bincount(rgb.y_train).tolist() == [4] * 25
@@ -565,8 +602,50 @@ def test_synthetic_shapes_deterministic_and_labelled():
     grey = synthetic.shapes(10, 28, 1, n_train_per_class=2, n_test_per_class=1)
     assert grey.x_train.shape == (20, 28, 28, 1)
     assert set(name.split()[0] for name in grey.class_names) == {"filled", "outline"}
+    assert grey.source.endswith("28×28×1; not real images")
     with pytest.raises(ValueError, match="1..12 classes"):
         synthetic.shapes(13, 28, 1)
+
+
+SPANISH_SHAPES = {"círculo", "cuadrado", "triángulo", "rombo", "cruz", "aspa"}
+FEMININE_SHAPES = {"cruz", "aspa"}
+
+
+def test_synthetic_class_names_are_spanish_with_agreement_and_unique(spanish):
+    rgb = synthetic.shapes(synthetic.max_classes(3), 8, 3, n_train_per_class=1, n_test_per_class=1)
+    grey = synthetic.shapes(synthetic.max_classes(1), 8, 1, n_train_per_class=1, n_test_per_class=1)
+    assert rgb.class_names[:6] == ["círculo rojo", "cuadrado verde", "triángulo azul", "rombo amarillo",
+                                   "cruz magenta", "aspa cian"]
+    assert "cruz roja" in rgb.class_names and "aspa amarilla" in rgb.class_names
+    assert grey.class_names[:6] == ["círculo relleno", "cuadrado hueco", "triángulo relleno", "rombo hueco",
+                                    "cruz rellena", "aspa hueca"]
+    for names in (rgb.class_names, grey.class_names):
+        assert len(set(names)) == len(names)                          # still one name per class
+        assert {name.split()[0] for name in names} == SPANISH_SHAPES  # noun first, Spanish order
+        for name in names:
+            noun, adjective = name.split()
+            # feminine nouns never take a masculine -o adjective, masculine ones never -a
+            assert not adjective.endswith("o" if noun in FEMININE_SHAPES else "a") or adjective == "magenta", name
+    assert rgb.source.startswith("formas sintéticas") and "no son imágenes reales" in rgb.source
+    # deterministic, and the language changes the words only, never the images or labels
+    english_rgb = synthetic.shapes(synthetic.max_classes(3), 8, 3, 1, 1, lang="en")
+    assert synthetic.shapes(synthetic.max_classes(3), 8, 3, 1, 1).class_names == rgb.class_names
+    assert english_rgb.class_names[:2] == ["red circle", "green square"]
+    assert len(set(english_rgb.class_names)) == len(english_rgb.class_names)
+    np.testing.assert_array_equal(english_rgb.x_train, rgb.x_train)
+    np.testing.assert_array_equal(english_rgb.y_train, rgb.y_train)
+    # the identifiers other code imports are unchanged
+    assert synthetic.SHAPES[0] == "circle" and "red" in synthetic.COLOURS and synthetic.GREY_STYLES == ("filled", "outline")
+    assert synthetic.class_name("plus", "red", "es") == "cruz roja"
+    assert synthetic.class_name("plus", "red", "en") == "red plus"
+
+
+def test_synthetic_class_names_follow_the_language_at_call_time(monkeypatch):
+    monkeypatch.setenv("CNNKIT_LANG", "en")
+    assert course_dataset("fashion_mnist", "smoke").class_names[0] == "filled circle"
+    monkeypatch.setenv("CNNKIT_LANG", "es")
+    assert course_dataset("fashion_mnist", "smoke").class_names[0] == "círculo relleno"
+    assert course_dataset("fashion_mnist", "smoke", lang="en").class_names[0] == "filled circle"
 
 
 @pytest.mark.slow
@@ -592,7 +671,7 @@ def test_synthetic_shapes_are_learnable_by_a_small_cnn(seeded):
 
 # --------------------------------------------------------------------------- course_dataset
 
-def test_course_dataset_smoke_stand_ins(tmp_path):
+def test_course_dataset_smoke_stand_ins(tmp_path, english):
     cifar = course_dataset("cifar10", "smoke")
     assert cifar.x_train.shape == (1000, 32, 32, 3) and not cifar.is_stand_in
 
@@ -625,6 +704,45 @@ def test_course_dataset_smoke_stand_ins(tmp_path):
     assert course_dataset("cub200", "smoke", image_size=32).x_train.shape[1:] == (32, 32, 3)
 
 
+# English a Spanish notebook must not show: prose words, not the identifiers
+# (cifar10_sample, load_image_folder, seed=) or paths it names.
+ENGLISH_WORDS = ("images", "image", "classes", "class", "stand-in", "shipped", "sample", "grader", "mean",
+                 "not real", "training", "train", "validation", "per", "of", "from", "with", "the", "and",
+                 "synthetic", "shapes", "backgrounds", "read back", "written", "profile", "total images")
+
+
+def english_words(text: str) -> list[str]:
+    # Paths name cache folders ("cifar10-sample-folders-…") and the sample file: not prose.
+    prose = " ".join(word for word in text.split() if "/" not in word)
+    # Identifiers keep underscores (cifar10_sample, load_cub200): \b does not split them.
+    return [word for word in ENGLISH_WORDS if re.search(rf"(?<![\w.-]){re.escape(word)}(?![\w-])", prose)]
+
+
+@pytest.mark.parametrize("name", data.COURSE_DATASETS)
+def test_course_datasets_describe_themselves_in_spanish(name, spanish):
+    dataset = course_dataset(name, "smoke")
+    table = str(describe(dataset))
+    # The table header's split columns are Spanish; the test split keeps the course's word, "test".
+    assert table.splitlines()[2].split()[:3] == ["clase", "entrenamiento", "validación"]
+    assert english_words(table) == [], table
+    assert english_words(dataset.source) == [], dataset.source
+    if dataset.is_stand_in:
+        assert "(sustituto)" in table.splitlines()[0] and dataset.source.startswith("sustituto de ")
+    assert english_words(repr(dataset).replace(repr(dataset.source), "")) == []
+    # CIFAR-10's own labels stay as they are: the dataset's names, not prose.
+    if name in ("cifar10", "image_folder"):
+        assert dataset.class_names == data.CIFAR10_CLASSES
+
+
+@pytest.mark.parametrize("name", data.COURSE_DATASETS)
+def test_course_datasets_describe_themselves_in_english_when_asked(name, english):
+    dataset = course_dataset(name, "smoke")
+    table = str(describe(dataset))
+    assert table.splitlines()[2].split()[:3] == ["class", "train", "val"]
+    assert " images, " in table.splitlines()[0]
+    assert ("stand-in for" in dataset.source) == dataset.is_stand_in
+
+
 @pytest.mark.parametrize("name, needle", [
     ("cifar10", "cifar-10-python.tar.gz"), ("cifar100_25", "cifar-100-python.tar.gz"),
     ("fashion_mnist", "train-images-idx3-ubyte.gz"),
@@ -650,7 +768,8 @@ def test_course_dataset_full_profile_uses_real_data(tmp_path, monkeypatch):
 
 # --------------------------------------------------------------------------- the grader's holdout
 
-def test_full_profile_students_get_half_the_test_split_and_the_grader_the_other_half(tmp_path, monkeypatch):
+def test_full_profile_students_get_half_the_test_split_and_the_grader_the_other_half(tmp_path, monkeypatch,
+                                                                                       english):
     from cnnkit.data import course_holdout
 
     write_cifar10(tmp_path / "data", as_archive=True, n_test=4)
@@ -664,6 +783,7 @@ def test_full_profile_students_get_half_the_test_split_and_the_grader_the_other_
     assert shown | {img.tobytes() for img in x_hold} == {img.tobytes() for img in everything.x_test}
     assert len(public.y_train) == len(everything.y_train)                     # training untouched
     assert "the grader keeps the others" in public.source
+    assert "el corrector se queda las demás" in course_dataset("cifar10", "full", lang="es").source
     again = course_holdout("cifar10", "full", None)
     assert np.array_equal(again[0], x_hold)                                   # the same split every time
 

@@ -96,7 +96,12 @@ def test_best_and_worst_class(labels):
     assert worst.accuracy == pytest.approx(recall.min())
 
 
-def test_most_confused_pairs_sorted_by_count_without_zero_cells():
+def test_confused_pairs_print_in_spanish(spanish):
+    (pair,) = ev.most_confused_pairs(np.array([[3, 1], [0, 4]]), ["gato", "perro"])
+    assert str(pair) == "gato → perro: 1 (25.0% de gato)"
+
+
+def test_most_confused_pairs_sorted_by_count_without_zero_cells(english):
     cm = np.array([[50, 3, 0],
                    [7, 40, 7],
                    [0, 12, 30]])
@@ -105,7 +110,7 @@ def test_most_confused_pairs_sorted_by_count_without_zero_cells():
         [(2, 1, 12), (1, 0, 7), (1, 2, 7), (0, 1, 3)]
     assert pairs[0].true_name == "c" and pairs[0].predicted_name == "b"
     assert pairs[0].rate == pytest.approx(12 / 42)
-    assert "c → b: 12" in str(pairs[0])
+    assert str(pairs[0]) == "c → b: 12 (28.6% of c)"
     assert len(ev.most_confused_pairs(cm, k=2)) == 2
     assert ev.most_confused_pairs(np.diag([5, 5])) == []
     with pytest.raises(ValueError):
@@ -176,7 +181,7 @@ def test_binary_sigmoid_predictions_threshold_at_half():
     np.testing.assert_array_equal(ev.predictions(model, x), [0, 1])
 
 
-def test_evaluate_model_bundles_sklearn_metrics():
+def test_evaluate_model_bundles_sklearn_metrics(english):
     rng = np.random.default_rng(0)
     y_test = rng.integers(0, 3, size=60)
     # Brightness of the true channel varies: dim images are misread as class 0
@@ -203,4 +208,15 @@ def test_evaluate_model_bundles_sklearn_metrics():
     assert report.most_confused and all(p.predicted_name == "red" for p in report.most_confused)
     assert report.keras_metrics["keras_accuracy"] == pytest.approx(report.accuracy, abs=1e-6)
     text = str(report)
-    assert "accuracy" in text and "worst class" in text and "green" in text
+    assert text.startswith(f"accuracy: {report.accuracy:.4f} on 60 images")
+    assert "worst class" in text and "green" in text and "most confused:" in text
+    # Spanish (the notebooks' language): cnnkit's lines are Spanish, sklearn's report keeps its own columns.
+    spanish = report.summary("es")
+    assert spanish.startswith(f"exactitud: {report.accuracy:.4f} en 60 imágenes")
+    assert "\nmejor clase: red (" in spanish and "\npeor clase:" in spanish
+    assert "confusiones más frecuentes:" in spanish and " de " in spanish.splitlines()[-1]
+    assert report.report_text in spanish and "precision" in spanish      # sklearn's columns, untouched
+    ours = "\n".join(line for line in spanish.replace(report.report_text, "").splitlines()
+                     if not line.startswith("keras_"))            # Keras' metrics keep their Keras names
+    for english_word in ("accuracy", "best class", "worst class", "most confused", " of ", " on "):
+        assert english_word not in ours, english_word

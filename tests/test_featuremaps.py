@@ -122,22 +122,33 @@ def test_layers_of_a_nested_base_in_a_functional_model():
     assert feature_maps(model, last_conv(model), x).shape == (2, 7, 7, 5)
 
 
-def test_compare_kernel_sizes_3x3_vs_5x5(cifar_cnns, images):
+def test_compare_kernel_sizes_3x3_vs_5x5(cifar_cnns, images, monkeypatch):
+    monkeypatch.setenv("CNNKIT_LANG", "en")
     comparison = compare_kernel_sizes(cifar_cnns[3], cifar_cnns[5], images, n=6)
     assert set(comparison.maps) == {"3×3 kernels", "5×5 kernels"}
     assert all(m.shape == (3, 32, 32, 32) for m in comparison.maps.values())
     assert comparison.layers == {"3×3 kernels": "conv1", "5×5 kernels": "conv1"}
     assert len(comparison.figure.axes) == 2 * 6
     assert not np.allclose(*comparison.maps.values())
+    assert comparison.figure._suptitle.get_text() == "First convolutional layer: 3×3 vs 5×5 kernels"
+    # In Spanish, the notebooks' language: the rows' labels (the keys of maps) and the title.
+    monkeypatch.setenv("CNNKIT_LANG", "es")
+    spanish = compare_kernel_sizes(cifar_cnns[3], cifar_cnns[5], images, n=6)
+    assert spanish.layers == {"núcleos 3×3": "conv1", "núcleos 5×5": "conv1"}
+    assert spanish.figure._suptitle.get_text() == "Primera capa convolucional: núcleos 3×3 frente a 5×5"
+    assert [ax.get_ylabel().splitlines()[0] for ax in spanish.figure.axes if ax.get_ylabel()] == [
+        "núcleos 3×3", "núcleos 5×5"]
+    assert [ax.get_title() for ax in spanish.figure.axes[:6]] == [f"canal {c}" for c in range(6)]
 
 
-def test_compare_first_and_last_conv_of_vgg16(images, tmp_path):
+def test_compare_first_and_last_conv_of_vgg16(images, tmp_path, spanish):
     vgg = models.build("vgg16_features", weights=None)
     comparison = compare_first_and_last(vgg, images[:2], n=4, save=tmp_path / "vgg.png")
-    assert comparison.layers == {"first conv layer": "block1_conv1",
-                                 "last conv layer": "block5_conv3"}
-    assert comparison.maps["first conv layer"].shape == (2, 32, 32, 64)
-    assert comparison.maps["last conv layer"].shape == (2, 2, 2, 512)
+    assert comparison.layers == {"primera capa convolucional": "block1_conv1",
+                                 "última capa convolucional": "block5_conv3"}
+    assert comparison.maps["primera capa convolucional"].shape == (2, 32, 32, 64)
+    assert comparison.maps["última capa convolucional"].shape == (2, 2, 2, 512)
+    assert comparison.figure._suptitle.get_text() == f"{vgg.name}: primera frente a última capa convolucional"
     assert (tmp_path / "vgg.png").stat().st_size > 0
 
 
@@ -154,3 +165,16 @@ def test_compare_pretrained_and_trained_with_per_model_images(images):
                                feature_maps(small[1], "c", images[:1] / 255.0), rtol=1e-5)
     generic = compare_feature_maps({"a": (small[0], "c"), "b": (small[1], 0)}, images[:1], n=3)
     assert len(generic.figure.axes) == 6 and generic.layers == {"a": "c", "b": "c"}
+
+
+def test_compare_pretrained_and_trained_default_labels_follow_the_language(images, monkeypatch):
+    small = [keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(2, 3, name="c")])
+             for _ in range(2)]
+    for lang, labels, title in (
+            ("es", ["preentrenada (ImageNet)", "entrenada con nuestros datos"],
+             "Primera capa convolucional: preentrenada frente a entrenada"),
+            ("en", ["pretrained (ImageNet)", "trained on our data"], "First convolutional layer: pretrained vs trained")):
+        monkeypatch.setenv("CNNKIT_LANG", lang)
+        comparison = compare_pretrained_and_trained(small[0], small[1], images[:1], n=2)
+        assert list(comparison.maps) == labels
+        assert comparison.figure._suptitle.get_text() == title

@@ -3,6 +3,7 @@ layer_table on every layer type it covers, architecture_table's figures."""
 from __future__ import annotations
 
 import itertools
+import re
 
 import pytest
 
@@ -218,7 +219,7 @@ def test_layer_table_of_a_sequential_starts_at_the_first_layer(keras):
     assert [row.params_formula for row in table] == [832, 0, 0, 46_090]
 
 
-def test_layer_table_renderings(mixed_model):
+def test_layer_table_renderings(mixed_model, english):
     table = params.layer_table(mixed_model)
     dicts = table.to_dicts()
     assert len(dicts) == len(table)
@@ -231,22 +232,35 @@ def test_layer_table_renderings(mixed_model):
     assert f"Total params: {mixed_model.count_params():,}" in text
     by_type = table.by_type("BatchNormalization")
     assert [row.name for row in by_type] == ["bn"]
+    # The same table in Spanish: headers and totals translated, the numbers and formulas unchanged.
+    spanish = table.to_text("es")
+    lines = spanish.splitlines()
+    assert lines[0] == 'Modelo: "mixed"'
+    assert [cell.strip() for cell in re.split(r"\s{2,}", lines[2].strip())] == [
+        "#", "Capa (tipo)", "Forma de salida", "Fórmula", "Por fórmula", "Según Keras", "OK"]
+    assert "8·3·5·3 + 8" in spanish and "n/d" in spanish and "n/a" not in spanish
+    assert lines[-3:] == [f"Parámetros totales: {mixed_model.count_params():,}",
+                          f"Parámetros entrenables: {table.trainable_params:,}",
+                          f"Parámetros no entrenables: {table.non_trainable_params:,}"]
+    for word in ("Total params", "Trainable", "Layer (type)", "Output shape", "By formula", " yes"):
+        assert word not in spanish, word
 
 
-def test_disagreement_is_reported():
+def test_disagreement_is_reported(spanish):
     row = params.LayerRow(index=1, name="conv", type="Conv2D", output_shape=(None, 4),
                           params_formula=896, params_keras=900, formula="32·3²·3 + 32")
     table = params.LayerTable("m", [row], 900, 900, 0)
     assert row.agrees is False
     assert table.disagreements() == [row]
-    assert " NO" in table.to_text()
+    assert " NO" in table.to_text() and " NO" in table.to_text("en")
+    assert str(table) == table.to_text("es")                # print() follows $CNNKIT_LANG
 
 
 # --------------------------------------------------------------------------
 # architecture_table (seed 001, parte 2)
 # --------------------------------------------------------------------------
 
-def test_architecture_table_figures_and_sources():
+def test_architecture_table_figures_and_sources(english):
     table = params.architecture_table()
     assert [row.name for row in table] == ["AlexNet", "VGG-19", "ResNet-50"]
     alexnet, vgg19, resnet50 = table
@@ -265,7 +279,25 @@ def test_architecture_table_figures_and_sources():
     assert table.to_dicts()[2]["top5"] == 92.1
 
 
-def test_architecture_table_with_built_models():
+def test_architecture_table_in_spanish(spanish):
+    table = params.architecture_table()
+    english = params.architecture_table(lang="en")
+    # the figures and the papers cited do not depend on the language
+    assert [(r.name, r.depth, r.params, r.top1, r.top5, r.paper) for r in table] == \
+        [(r.name, r.depth, r.params, r.top1, r.top5, r.paper) for r in english]
+    alexnet, vgg19, resnet50 = table
+    assert alexnet.depth_note.startswith("5 capas convolucionales") and "torchvision" in alexnet.accuracy_source
+    assert "keras.io" in vgg19.accuracy_source and "keras.io" in resnet50.params_source
+    text = str(table)
+    lines = text.splitlines()
+    assert lines[0].split() == ["Red", "Año", "Profundidad", "Parámetros", "Top-1", "%", "Top-5", "%"]
+    assert "Fuentes:" in text and "    profundidad: " in text and "    exactitud: " in text and "    nota: " in text
+    prose = text.replace(params.KRIZHEVSKY_2012, "").replace(params.SIMONYAN_2015, "").replace(params.HE_2016, "")
+    for word in ("Sources:", "depth:", "accuracy", "note:", "layers", "paper", "Table", "exact count", "i.e."):
+        assert word not in prose, word
+
+
+def test_architecture_table_with_built_models(english):
     table = params.architecture_table(compute_params=True)
     counts = {row.name: row.params for row in table}
     assert counts == {"AlexNet": 62_378_344, "VGG-19": 143_667_240, "ResNet-50": 25_636_712}

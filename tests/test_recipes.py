@@ -151,6 +151,24 @@ def test_on_epoch_end_can_stop_training(sample):
     assert "test_accuracy" not in result.history
 
 
+@pytest.mark.slow
+def test_epoch_lines_follow_the_notebooks_language(sample, capsys, monkeypatch):
+    import re
+
+    x, y, x_test, y_test = sample
+    small = dict(epochs=1, batch_size=50, widths=(8, 16), seed=0, verbose=True)
+    monkeypatch.setenv("CNNKIT_LANG", "es")
+    result = recipes.cifar10_fast(x[:100], y[:100], x_test[:50], y_test[:50], **small)
+    line = capsys.readouterr().out.strip()
+    logs = {key: values[-1] for key, values in result.history.items()}
+    assert line == (f"época 1/1 · pérdida {logs['loss']:.4f} · exactitud en entrenamiento "
+                    f"{logs['accuracy']:.4f} · en test {logs['test_accuracy']:.4f} · {logs['train_time']:.1f} s")
+    monkeypatch.setenv("CNNKIT_LANG", "en")
+    recipes.cifar10_fast(x[:100], y[:100], **small)
+    assert re.fullmatch(r"epoch 1/1 · loss \d\.\d{4} · train acc \d\.\d{4} · \d+\.\d s",
+                        capsys.readouterr().out.strip())
+
+
 def test_rejects_float_pixels():
     with pytest.raises(TypeError):
         recipes.cifar10_fast(np.zeros((10, 32, 32, 3), "float32"), np.zeros(10), epochs=1)

@@ -70,25 +70,33 @@ def test_validation_is_held_out_from_training_data_never_the_test_split(trained)
     sentinel = result.model.evaluate(np.full_like(data.x_test, 255),
                                      np.zeros_like(data.y_test), verbose=0, return_dict=True)
     assert result.final["val_loss"] != pytest.approx(sentinel["loss"], rel=1e-2)
-    assert "training data" in result.validation_source
+    # rendered when train() ran, in the language of the process (the module fixture's)
+    assert result.validation_source in (f"20% of the training data, stratified ({len(val_idx)} images)",
+                                        f"el 20% de los datos de entrenamiento, estratificado ({len(val_idx)} imágenes)")
 
 
-def test_the_test_split_is_refused_as_validation(shapes_with_sentinel_test):
+def test_the_test_split_is_refused_as_validation(shapes_with_sentinel_test, monkeypatch):
     _, sentinel = shapes_with_sentinel_test
+    monkeypatch.setenv("CNNKIT_LANG", "en")
     for x_val in (sentinel.x_test, sentinel.x_test[:], sentinel.x_test.copy()):
         with pytest.raises(ValueError, match="test set"):
             train(tiny_cnn(3), sentinel, epochs=1, validation=(x_val, sentinel.y_test))
+    monkeypatch.setenv("CNNKIT_LANG", "es")
+    with pytest.raises(ValueError, match="ajustaría el entrenamiento con el conjunto de test"):
+        train(tiny_cnn(3), sentinel, epochs=1, validation=(sentinel.x_test, sentinel.y_test))
 
 
-def test_validation_rules_without_training(shapes_with_sentinel_test):
+def test_validation_rules_without_training(shapes_with_sentinel_test, spanish):
     data, _ = shapes_with_sentinel_test
     x, y = data.x_train, data.y_train
     given = resolve_validation(x, y, (x[:5], y[:5]))
     assert given.validation_data[0].shape[0] == 5 and given.x_fit is x
+    assert given.source == "los arrays dados (5 imágenes)"
     assert resolve_validation(x, y, None).validation_data is None
     with_val = data.with_validation(0.25)
     own = resolve_validation(with_val.x_train, with_val.y_train, 0.1, dataset=with_val)
     assert own.validation_data[0] is with_val.x_val
+    assert own.source == f"la partición de validación del propio conjunto ({len(with_val.x_val)} imágenes)"
     a, b = holdout_indices(y, 0.2, seed=3), holdout_indices(y, 0.2, seed=3)
     np.testing.assert_array_equal(a[1], b[1])
     assert not np.array_equal(a[1], holdout_indices(y, 0.2, seed=4)[1])
@@ -169,7 +177,11 @@ def test_result_measures_time_and_best_epochs(trained):
     assert result.best_epoch["loss"] == int(np.argmin(curves["loss"])) + 1
     assert result.best_epoch["val_accuracy"] == int(np.argmax(curves["val_accuracy"])) + 1
     assert result.best("val_loss") == pytest.approx(min(curves["val_loss"]))
-    assert "epochs run: 6" in result.summary()
+    assert result.summary("en").startswith("epochs run: 6   wall: ")
+    assert f"     val_loss: last {result.final['val_loss']:.4f}   best " in result.summary("en")
+    spanish = result.summary("es")
+    assert spanish.startswith("épocas ejecutadas: 6   reloj: ") and "\nvalidación: " in spanish
+    assert f"     val_loss: última {result.final['val_loss']:.4f}   mejor " in spanish
 
 
 def test_best_epochs_minimises_losses_and_maximises_the_rest():

@@ -140,7 +140,7 @@ def test_svm_on_features_of_a_self_trained_base_beats_chance(pretrained_base, sh
 
 
 # --------------------------------------------------------------------------- freezing
-def test_frozen_layers_report_and_set_trainable():
+def test_frozen_layers_report_and_set_trainable(english):
     base = small_base()
     inputs = keras.Input((16, 16, 3))
     outputs = keras.layers.Dense(3, name="head")(keras.layers.Flatten()(base(inputs)))
@@ -150,7 +150,16 @@ def test_frozen_layers_report_and_set_trainable():
     assert report.frozen == ["small_base/b_conv1", "small_base/b_bn1", "small_base/b_conv2"]
     assert report.trainable == ["head"]
     assert report.trainable_params == sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-    assert "frozen" in str(report) and "head" in str(report)
+    text = str(report).splitlines()
+    assert text[0] == (f"{model.name}: 1 layers trainable ({report.trainable_params:,} params), 3 frozen "
+                       f"({report.non_trainable_params:,} non-trainable params)")
+    assert text[1].split()[:3] == ["small_base/b_conv1", "Conv2D", "frozen"]
+    assert text[-1].split()[:3] == ["head", "Dense", "trainable"]
+    spanish = report.to_text("es").splitlines()
+    assert spanish[0] == (f"{model.name}: 1 capas entrenables ({report.trainable_params:,} parámetros), "
+                          f"3 congeladas ({report.non_trainable_params:,} parámetros no entrenables)")
+    assert spanish[1].split()[:3] == ["small_base/b_conv1", "Conv2D", "congelada"]
+    assert spanish[-1].split()[:3] == ["head", "Dense", "entrenable"]
 
     set_trainable(base, True, from_layer="b_conv2")
     assert frozen_layers(model).trainable == ["small_base/b_conv2", "head"]

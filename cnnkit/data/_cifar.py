@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import messages
 from ._dataset import Dataset
 from ._locate import Wanted, find
 
@@ -82,11 +83,28 @@ def _has(*names: str):
 
 _CIFAR10_BATCHES = [f"data_batch_{i}" for i in range(1, 6)]
 
+messages.register({
+    "data.wanted_cifar10": {
+        "es": "cifar-10-python.tar.gz (la 'CIFAR-10 python version' de "
+              "https://www.cs.toronto.edu/~kriz/cifar.html, 163 MiB) o la carpeta "
+              "cifar-10-batches-py/ extraída de él",
+        "en": "cifar-10-python.tar.gz (the 'CIFAR-10 python version' from "
+              "https://www.cs.toronto.edu/~kriz/cifar.html, 163 MiB) or the folder "
+              "cifar-10-batches-py/ extracted from it",
+    },
+    "data.wanted_cifar100": {
+        "es": "cifar-100-python.tar.gz (la 'CIFAR-100 python version' de "
+              "https://www.cs.toronto.edu/~kriz/cifar.html, 161 MiB) o la carpeta "
+              "cifar-100-python/ extraída de él (ficheros train, test, meta)",
+        "en": "cifar-100-python.tar.gz (the 'CIFAR-100 python version' from "
+              "https://www.cs.toronto.edu/~kriz/cifar.html, 161 MiB) or the folder "
+              "cifar-100-python/ extracted from it (files train, test, meta)",
+    },
+})
+
 CIFAR10_WANTED = Wanted(
     title="CIFAR-10", loader="load_cifar10", file_name="cifar-10-python.tar.gz",
-    description=("cifar-10-python.tar.gz (the 'CIFAR-10 python version' from "
-                 "https://www.cs.toronto.edu/~kriz/cifar.html, 163 MiB) or the folder "
-                 "cifar-10-batches-py/ extracted from it"),
+    description="data.wanted_cifar10",
     # Extracted folders first (no gunzip), then archives. Names: ours, Keras 3
     # (get_file "…-target" + "_archive"), Keras 2 / tf.keras ("…batches-py.tar.gz").
     candidates=("cifar-10-batches-py", "cifar-10-batches-py-target/cifar-10-batches-py",
@@ -136,9 +154,7 @@ def load_cifar10(path=None) -> Dataset:
 def _cifar100_wanted(loader: str, loader_args: str = "") -> Wanted:
     return Wanted(
         title="CIFAR-100", loader=loader, file_name="cifar-100-python.tar.gz",
-        description=("cifar-100-python.tar.gz (the 'CIFAR-100 python version' from "
-                     "https://www.cs.toronto.edu/~kriz/cifar.html, 161 MiB) or the folder "
-                     "cifar-100-python/ extracted from it (files train, test, meta)"),
+        description="data.wanted_cifar100",
         candidates=("cifar-100-python", "cifar-100-python-target/cifar-100-python",
                     "cifar-100-python.tar.gz", "cifar-100-python-target_archive"),
         usable=_has("train", "test", "meta"),

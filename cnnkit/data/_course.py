@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import messages
 from ._cifar import load_cifar10, load_cifar100_subset
 from ._dataset import Dataset, stratified_indices
 from ._fashion_mnist import load_fashion_mnist
@@ -46,6 +47,57 @@ _CUB_STAND_IN_CLASSES = (0, 2, 3, 5, 8)    # airplane, bird, cat, dog, ship
 _CUB_STAND_IN_TRAIN, _CUB_STAND_IN_TEST = 16, 8
 # The smoke class-folder tree: the sample's train images split into train/val.
 _FOLDER_STAND_IN_VAL = 20                  # of the 100 train images per class
+
+messages.register({
+    "data.holdout_note": {
+        "es": "{source} · test: {kept:,} de {total:,} imágenes (el corrector se queda las demás para medir "
+              "la exactitud con imágenes que ningún estudiante ha visto)",
+        "en": "{source} · test: {kept:,} of {total:,} images (the grader keeps the others "
+              "to measure accuracy on images no student has seen)",
+    },
+    "data.stand_in_cifar100": {
+        "es": "sustituto de CIFAR-100 ({num_classes} clases) en el perfil smoke: {source}",
+        "en": "stand-in for CIFAR-100 ({num_classes} classes) in the smoke profile: {source}",
+    },
+    "data.stand_in_fashion_mnist": {
+        "es": "sustituto de Fashion-MNIST en el perfil smoke: {source}",
+        "en": "stand-in for Fashion-MNIST in the smoke profile: {source}",
+    },
+    "data.stand_in_image_folder": {
+        "es": "sustituto de un conjunto de carpetas por clase (mini-ImageNet / Places-25 / el tuyo) en el "
+              "perfil smoke: la muestra de CIFAR-10 incluida en cnnkit, escrita como carpetas train/val/test "
+              "en {tree} y leída con load_image_folder",
+        "en": "stand-in for a class-folder dataset (mini-ImageNet / Places-25 / your own) in the smoke "
+              "profile: the shipped CIFAR-10 sample written as train/val/test folders at {tree}, read back "
+              "with load_image_folder",
+    },
+    "data.stand_in_cub200": {
+        "es": "sustituto de CUB-200-2011 en el perfil smoke: {num_classes} clases de CIFAR-10 de la muestra "
+              "incluida en cnnkit, escritas en el formato de CUB_200_2011 en {tree} y leídas con load_cub200",
+        "en": "stand-in for CUB-200-2011 in the smoke profile: {num_classes} CIFAR-10 classes from the "
+              "shipped sample written in CUB_200_2011's format at {tree}, read back with load_cub200",
+    },
+    "data.missing_root": {
+        "es": "course_dataset({what!r}) necesita en el perfil full {hint}. Pon su carpeta en ${env} o "
+              'pásala: course_dataset({what!r}, root="/ruta/a/la/carpeta"). (El perfil smoke, '
+              "CNNKIT_PROFILE=smoke, usa en su lugar un sustituto pequeño.)",
+        "en": "course_dataset({what!r}) in the full profile needs {hint}. Set ${env} to its "
+              'folder or pass it: course_dataset({what!r}, root="/path/to/it"). '
+              "(The smoke profile, CNNKIT_PROFILE=smoke, uses a small stand-in instead.)",
+    },
+    "data.missing_image_folder": {
+        "es": "un árbol de carpetas con una carpeta de imágenes por clase (mini-ImageNet, Places-25 o tu "
+              "propio conjunto; train/ val/ test/ opcionales)",
+        "en": "a class-per-folder image tree (mini-ImageNet, Places-25 or "
+              "your own dataset; train/ val/ test/ optional)",
+    },
+    "data.missing_cub": {
+        "es": "la carpeta CUB_200_2011/ extraída de CUB_200_2011.tgz "
+              "(https://www.vision.caltech.edu/datasets/cub_200_2011/), o $CNNKIT_DATA_DIR/CUB_200_2011",
+        "en": "the CUB_200_2011/ folder extracted from CUB_200_2011.tgz "
+              "(https://www.vision.caltech.edu/datasets/cub_200_2011/), or $CNNKIT_DATA_DIR/CUB_200_2011",
+    },
+})
 
 
 def _sample_digest() -> str:
@@ -121,12 +173,11 @@ def _holdout_indices(y_test: np.ndarray) -> np.ndarray:
     return stratified_indices(y_test, int(round(HOLDOUT_FRACTION * len(y_test))), rng)
 
 
-def _without_holdout(data: Dataset) -> Dataset:
+def _without_holdout(data: Dataset, lang: str | None = None) -> Dataset:
     """The full-profile dataset a student receives: the test split minus the grader's share."""
     keep = np.setdiff1d(np.arange(len(data.y_test)), _holdout_indices(data.y_test))
-    return dataclasses.replace(data, x_test=data.x_test[keep], y_test=data.y_test[keep], source=(
-        f"{data.source} · test: {len(keep):,} of {len(data.y_test):,} images (the grader keeps the others "
-        "to measure accuracy on images no student has seen)"))
+    return dataclasses.replace(data, x_test=data.x_test[keep], y_test=data.y_test[keep], source=messages.render(
+        "data.holdout_note", lang, source=data.source, kept=len(keep), total=len(data.y_test)))
 
 
 def view_path(directory: Path, name: str, profile: str) -> Path:
@@ -216,15 +267,14 @@ def _stand_in(dataset: Dataset, name: str, source: str) -> Dataset:
     return dataclasses.replace(dataset, name=name, source=source, is_stand_in=True)
 
 
-def _missing_root(what: str, env: str, hint: str) -> DatasetNotFoundError:
-    return DatasetNotFoundError(
-        f"course_dataset({what!r}) in the full profile needs {hint}. Set ${env} to its "
-        f'folder or pass it: course_dataset({what!r}, root="/path/to/it"). '
-        "(The smoke profile, CNNKIT_PROFILE=smoke, uses a small stand-in instead.)")
+def _missing_root(what: str, env: str, hint: str, lang: str | None) -> DatasetNotFoundError:
+    return DatasetNotFoundError(messages.render("data.missing_root", lang, what=what, env=env,
+                                                hint=messages.nested(hint)))
 
 
 def course_dataset(name: str, profile=None, *, root=None, image_size=None,
-                   max_per_class: int | None = None, _with_holdout: bool = False) -> Dataset:
+                   max_per_class: int | None = None, lang: str | None = None,
+                   _with_holdout: bool = False) -> Dataset:
     """The dataset a course notebook uses, chosen by the run profile.
 
     ============== ================================== ===================================
@@ -259,6 +309,13 @@ def course_dataset(name: str, profile=None, *, root=None, image_size=None,
     max_per_class : int, optional
         ``image_folder``/``cub200`` in the full profile: read at most this many
         images per class and folder.
+    lang : {"es", "en"}, optional
+        Language of ``source`` and of the synthetic stand-ins' class names;
+        default :func:`cnnkit.messages.current_lang` (``$CNNKIT_LANG``, else
+        Spanish, the notebooks' language). Real datasets keep their own
+        class names ("airplane", "T-shirt/top") in every language. A dataset
+        the grader saved for the kernel (``$CNNKIT_COURSE_DATA_DIR``) keeps
+        the text it was saved with.
 
     Returns
     -------
@@ -290,35 +347,34 @@ def course_dataset(name: str, profile=None, *, root=None, image_size=None,
             data = dataclasses.replace(data, x_train=resize_images(data.x_train, size), x_test=resize_images(data.x_test, size),
                                        x_val=None if data.x_val is None else resize_images(data.x_val, size))
         return data
+    lang = messages.current_lang(lang)
     if not chosen.is_smoke and not _with_holdout:
         return _without_holdout(course_dataset(name, chosen, root=root, image_size=image_size,
-                                               max_per_class=max_per_class, _with_holdout=True))
-    why = "in the smoke profile"
+                                               max_per_class=max_per_class, lang=lang, _with_holdout=True),
+                                lang)
 
     if chosen.is_smoke:
         if name == "cifar10":
-            return load_cifar10_sample()
+            return load_cifar10_sample(lang=lang)
         if name == "cifar100_25":
-            data = synthetic.shapes(25, (32, 32), 3, n_train_per_class=16, n_test_per_class=4)
-            return _stand_in(data, "cifar100_25", f"stand-in for CIFAR-100 (25 classes) {why}: "
-                             f"{data.source}")
+            data = synthetic.shapes(25, (32, 32), 3, n_train_per_class=16, n_test_per_class=4, lang=lang)
+            return _stand_in(data, "cifar100_25", messages.render(
+                "data.stand_in_cifar100", lang, num_classes=25, source=data.source))
         if name == "fashion_mnist":
-            data = synthetic.shapes(10, (28, 28), 1, n_train_per_class=30, n_test_per_class=10)
-            return _stand_in(data, "fashion_mnist", f"stand-in for Fashion-MNIST {why}: "
-                             f"{data.source}")
+            data = synthetic.shapes(10, (28, 28), 1, n_train_per_class=30, n_test_per_class=10, lang=lang)
+            return _stand_in(data, "fashion_mnist", messages.render(
+                "data.stand_in_fashion_mnist", lang, source=data.source))
+        # The trees below are cached on disk under CIFAR-10's own class names,
+        # which no language changes: one tree serves every language.
         if name == "image_folder":
             tree = _materialise(f"cifar10-sample-folders-{_sample_digest()}", _write_folder_tree)
             data = load_image_folder(tree, size)
-            return _stand_in(data, "image_folder", (
-                f"stand-in for a class-folder dataset (mini-ImageNet / Places-25 / your own) "
-                f"{why}: the shipped CIFAR-10 sample written as train/val/test folders at "
-                f"{tree}, read back with load_image_folder"))
+            return _stand_in(data, "image_folder", messages.render(
+                "data.stand_in_image_folder", lang, tree=tree))
         tree = _materialise(f"cifar10-sample-cub-{_sample_digest()}", _write_cub_tree)
         data = load_cub200(tree, size)
-        return _stand_in(data, "cub200", (
-            f"stand-in for CUB-200-2011 {why}: {len(data.class_names)} CIFAR-10 classes "
-            f"from the shipped sample written in CUB_200_2011's format at {tree}, read back "
-            "with load_cub200"))
+        return _stand_in(data, "cub200", messages.render(
+            "data.stand_in_cub200", lang, num_classes=len(data.class_names), tree=tree))
 
     if name == "cifar10":
         return load_cifar10()
@@ -329,16 +385,11 @@ def course_dataset(name: str, profile=None, *, root=None, image_size=None,
     if name == "image_folder":
         folder = root or os.environ.get("CNNKIT_IMAGE_FOLDER", "").strip()
         if not folder:
-            raise _missing_root("image_folder", "CNNKIT_IMAGE_FOLDER",
-                                "a class-per-folder image tree (mini-ImageNet, Places-25 or "
-                                "your own dataset; train/ val/ test/ optional)")
+            raise _missing_root("image_folder", "CNNKIT_IMAGE_FOLDER", "data.missing_image_folder", lang)
         return load_image_folder(folder, size, max_per_class=max_per_class)
     folder = root or os.environ.get("CNNKIT_CUB_DIR", "").strip()
     if not folder and data_dir() is not None and (data_dir() / "CUB_200_2011").is_dir():
         folder = data_dir() / "CUB_200_2011"
     if not folder:
-        raise _missing_root("cub200", "CNNKIT_CUB_DIR",
-                            "the CUB_200_2011/ folder extracted from CUB_200_2011.tgz "
-                            "(https://www.vision.caltech.edu/datasets/cub_200_2011/), or "
-                            "$CNNKIT_DATA_DIR/CUB_200_2011")
+        raise _missing_root("cub200", "CNNKIT_CUB_DIR", "data.missing_cub", lang)
     return load_cub200(folder, size, max_per_class=max_per_class)

@@ -155,10 +155,12 @@ class Dataset:
                                    x_val=x_val, y_val=y_val)
 
     def __repr__(self) -> str:
+        # Attribute names only, no prose: the same in a Spanish or an English
+        # notebook (``source`` is already in the notebook's language).
         val = None if self.x_val is None else self.x_val.shape
-        kind = ", stand-in" if self.is_stand_in else ""
-        return (f"Dataset({self.name!r}{kind}, train={self.x_train.shape}, val={val}, "
-                f"test={self.x_test.shape}, classes={self.num_classes}, "
+        kind = ", is_stand_in=True" if self.is_stand_in else ""
+        return (f"Dataset({self.name!r}{kind}, x_train={self.x_train.shape}, x_val={val}, "
+                f"x_test={self.x_test.shape}, num_classes={self.num_classes}, "
                 f"source={self.source!r})")
 
 

@@ -5,11 +5,29 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import messages
 from ._dataset import Dataset
 
 __all__ = ["DatasetDescription", "describe"]
 
-SPLITS = ("train", "val", "test")
+SPLITS = ("train", "val", "test")     # keys of split_sizes / per_class, the same in every language
+
+messages.register({
+    "describe.heading": {
+        "es": "{name}{kind}: {images:,} imágenes, {classes} clases, {height}×{width}×{channels} uint8",
+        "en": "{name}{kind}: {images:,} images, {classes} classes, {height}×{width}×{channels} uint8",
+    },
+    "describe.stand_in": {"es": " (sustituto)", "en": " (stand-in)"},
+    "describe.sizes": {
+        "es": "{sizes} · media de {mean:,.1f} imágenes por clase",
+        "en": "{sizes} · mean {mean:,.1f} images per class",
+    },
+    "describe.class": {"es": "clase", "en": "class"},
+    "describe.total": {"es": "total", "en": "total"},
+    "describe.split.train": {"es": "entrenamiento", "en": "train"},
+    "describe.split.val": {"es": "validación", "en": "val"},
+    "describe.split.test": {"es": "test", "en": "test"},
+})
 
 
 @dataclass(frozen=True)
@@ -77,29 +95,41 @@ class DatasetDescription:
             "total_per_class": dict(zip(self.class_names, totals)),
         }
 
-    def __str__(self) -> str:
+    def to_text(self, lang: str | None = None) -> str:
+        """The description as a table, in ``lang`` (default :func:`cnnkit.messages.current_lang`).
+
+        Two summary lines, then one row per class with its images in each
+        split and in all, and a row of totals; ``str()`` gives the same.
+        """
+        lang = messages.current_lang(lang)
         height, width, channels = self.image_shape
-        kind = " (stand-in)" if self.is_stand_in else ""
-        sizes = " · ".join(f"{s} {self.split_sizes[s]:,}" for s in SPLITS)
+        kind = messages.render("describe.stand_in", lang) if self.is_stand_in else ""
+        split_names = {s: messages.render(f"describe.split.{s}", lang) for s in SPLITS}
+        class_word, total_word = messages.render("describe.class", lang), messages.render("describe.total", lang)
+        sizes = " · ".join(f"{split_names[s]} {self.split_sizes[s]:,}" for s in SPLITS)
         lines = [
-            f"{self.name}{kind}: {self.num_images:,} images, {self.num_classes} classes, "
-            f"{height}×{width}×{channels} uint8",
-            f"{sizes} · mean {self.mean_per_class:,.1f} images per class",
+            messages.render("describe.heading", lang, name=self.name, kind=kind, images=self.num_images,
+                            classes=self.num_classes, height=height, width=width, channels=channels),
+            messages.render("describe.sizes", lang, sizes=sizes, mean=self.mean_per_class),
         ]
-        name_width = max([len("class"), len("total")] + [len(c) for c in self.class_names])
+        name_width = max([len(class_word), len(total_word)] + [len(c) for c in self.class_names])
         counts = [self.per_class[s] for s in SPLITS] + [self.total_per_class]
         column_totals = [sum(c) for c in counts]
-        number_width = max(6, max(len(f"{v:,}") for v in column_totals))
-        header = ["class".ljust(name_width)] + [h.rjust(number_width)
-                                                for h in (*SPLITS, "total")]
-        lines.append("  ".join(header))
+        headings = [split_names[s] for s in SPLITS] + [total_word]
+        # Each column as wide as its heading or its total, whichever is longer
+        # (Spanish "entrenamiento" is wider than any count).
+        widths = [max(6, len(h), len(f"{v:,}")) for h, v in zip(headings, column_totals)]
+        lines.append("  ".join([class_word.ljust(name_width)]
+                               + [h.rjust(w) for h, w in zip(headings, widths)]))
         for k, class_name in enumerate(self.class_names):
-            row = [class_name.ljust(name_width)]
-            row += [f"{column[k]:,}".rjust(number_width) for column in counts]
-            lines.append("  ".join(row))
-        lines.append("  ".join(["total".ljust(name_width)]
-                               + [f"{v:,}".rjust(number_width) for v in column_totals]))
+            lines.append("  ".join([class_name.ljust(name_width)]
+                                   + [f"{column[k]:,}".rjust(w) for column, w in zip(counts, widths)]))
+        lines.append("  ".join([total_word.ljust(name_width)]
+                               + [f"{v:,}".rjust(w) for v, w in zip(column_totals, widths)]))
         return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.to_text()
 
 
 def describe(dataset: Dataset) -> DatasetDescription:
@@ -112,8 +142,10 @@ def describe(dataset: Dataset) -> DatasetDescription:
     Returns
     -------
     DatasetDescription
-        ``str()`` of it is a table (one row per class, columns train / val /
-        test / total); ``.to_dict()`` gives the same numbers as plain data.
+        ``str()`` of it is a table in the notebook's language (one row per
+        class, columns train / val / test / total, "entrenamiento /
+        validación / test / total" in Spanish); ``.to_dict()`` gives the same
+        numbers as plain data, under language-independent keys.
     """
     per_class = {}
     split_sizes = {}

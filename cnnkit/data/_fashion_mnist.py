@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import messages
 from ._dataset import Dataset
 from ._locate import Wanted, find
 
@@ -33,12 +34,20 @@ def _usable(path: Path) -> bool:
     return path.is_dir() and all(_idx_file(path, stem) for stem in _FILES.values())
 
 
+messages.register({
+    "data.wanted_fashion_mnist": {
+        "es": "una carpeta con los cuatro ficheros train-images-idx3-ubyte.gz, "
+              "train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz y "
+              "t10k-labels-idx1-ubyte.gz (de https://github.com/zalandoresearch/fashion-mnist, 30 MiB)",
+        "en": "a folder holding the four files train-images-idx3-ubyte.gz, "
+              "train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and "
+              "t10k-labels-idx1-ubyte.gz (from https://github.com/zalandoresearch/fashion-mnist, 30 MiB)",
+    },
+})
+
 FASHION_MNIST_WANTED = Wanted(
     title="Fashion-MNIST", loader="load_fashion_mnist", file_name="fashion-mnist/",
-    description=("a folder holding the four files train-images-idx3-ubyte.gz, "
-                 "train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and "
-                 "t10k-labels-idx1-ubyte.gz (from https://github.com/zalandoresearch/"
-                 "fashion-mnist, 30 MiB)"),
+    description="data.wanted_fashion_mnist",
     # "fashion-mnist" is where keras.datasets.fashion_mnist caches them;
     # "FashionMNIST/raw" is torchvision's layout.
     candidates=("fashion-mnist", "fashion_mnist", "FashionMNIST/raw", "."),

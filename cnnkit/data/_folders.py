@@ -9,6 +9,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .. import messages
 from ._dataset import Dataset, train_val_split
 from ._locate import DatasetNotFoundError
 
@@ -20,6 +21,25 @@ IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".ppm", "
 _COLOR_MODES = {"rgb": ("RGB", 3), "grayscale": ("L", 1), "rgba": ("RGBA", 4)}
 _SPLIT_NAMES = {"train": "train", "val": "val", "validation": "val", "valid": "val",
                 "test": "test"}
+
+messages.register({
+    "data.no_image_folder": {
+        "es": "No hay ninguna carpeta de imágenes en {root}. load_image_folder() necesita una carpeta con una "
+              "subcarpeta de imágenes por clase (opcionalmente dentro de train/, val/, test/): "
+              'pásala como load_image_folder(root="/ruta/al/conjunto", image_size=...).',
+        "en": "No image folder at {root}. load_image_folder() needs a folder with one "
+              "sub-folder of images per class (optionally inside train/, val/, test/): "
+              'pass it as load_image_folder(root="/path/to/dataset", image_size=...).',
+    },
+    "data.no_cub": {
+        "es": "No se encontró CUB-200-2011 en {root}. load_cub200() necesita la carpeta CUB_200_2011/ "
+              "extraída de CUB_200_2011.tgz (https://www.vision.caltech.edu/datasets/cub_200_2011/, 1.1 GiB), "
+              'con {files} e images/: pásala como load_cub200("/ruta/a/CUB_200_2011").',
+        "en": "CUB-200-2011 was not found at {root}. load_cub200() needs the CUB_200_2011/ "
+              "folder extracted from CUB_200_2011.tgz (https://www.vision.caltech.edu/datasets/cub_200_2011/, "
+              '1.1 GiB), holding {files} and images/: pass it as load_cub200("/path/to/CUB_200_2011").',
+    },
+})
 
 
 def _size(image_size) -> tuple[int, int]:
@@ -171,10 +191,7 @@ def load_image_folder(root, image_size, *, color_mode: str = "rgb",
     """
     root = Path(root).expanduser()
     if not root.is_dir():
-        raise DatasetNotFoundError(
-            f"No image folder at {root}. load_image_folder() needs a folder with one "
-            "sub-folder of images per class (optionally inside train/, val/, test/): "
-            'pass it as load_image_folder(root="/path/to/dataset", image_size=...).')
+        raise DatasetNotFoundError(messages.render("data.no_image_folder", root=root))
     for fraction_name, fraction in (("val_fraction", val_fraction),
                                     ("test_fraction", test_fraction)):
         if fraction is not None and not 0.0 < fraction < 1.0:
@@ -296,12 +313,7 @@ def load_cub200(root, image_size=(224, 224), *, max_per_class: int | None = None
     given = Path(root).expanduser()
     folder = _cub_root(given)
     if folder is None:
-        raise DatasetNotFoundError(
-            f"CUB-200-2011 was not found at {given}. load_cub200() needs the CUB_200_2011/ "
-            "folder extracted from CUB_200_2011.tgz "
-            "(https://www.vision.caltech.edu/datasets/cub_200_2011/, 1.1 GiB), holding "
-            f"{', '.join(_CUB_FILES)} and images/: pass it as "
-            'load_cub200("/path/to/CUB_200_2011").')
+        raise DatasetNotFoundError(messages.render("data.no_cub", root=given, files=", ".join(_CUB_FILES)))
     images = _read_table(folder / "images.txt")
     class_ids = {k: int(v) for k, v in _read_table(folder / "image_class_labels.txt").items()}
     is_train = {k: v == "1" for k, v in _read_table(folder / "train_test_split.txt").items()}

@@ -20,10 +20,53 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
+from .. import messages
+
 __all__ = ["DatasetNotFoundError", "Wanted", "find", "offline", "data_dir",
            "keras_datasets_dirs", "cache_dir"]
 
 _TRUE = {"1", "true", "yes", "on"}
+
+messages.register({
+    "data.not_found": {
+        "es": "No se encontró {title}. {loader}() necesita {description}.",
+        "en": "{title} was not found. {loader}() needs {description}.",
+    },
+    "data.put_it": {"es": "Ponlo en cualquiera de estos sitios:", "en": "Put it at either of:"},
+    "data.in_data_dir": {"es": "{path}   ($CNNKIT_DATA_DIR/{file})", "en": "{path}   ($CNNKIT_DATA_DIR/{file})"},
+    "data.no_data_dir": {
+        "es": "$CNNKIT_DATA_DIR/{file}   (CNNKIT_DATA_DIR no está definida; expórtala con la carpeta de tus datos)",
+        "en": "$CNNKIT_DATA_DIR/{file}   (CNNKIT_DATA_DIR is not set; export it to point at your data folder)",
+    },
+    "data.keras_cache": {
+        "es": "{path}   (la caché de Keras, $KERAS_HOME/datasets)",
+        "en": "{path}   (the Keras cache, $KERAS_HOME/datasets)",
+    },
+    "data.pass_it": {
+        "es": 'o indica dónde está: {loader}(path="/ruta/a/{file}"{args}).',
+        "en": 'or pass its location: {loader}(path="/path/to/{file}"{args}).',
+    },
+    "data.bad_path": {
+        "es": "No hay nada utilizable en la ruta que indicaste, {path}: {why}.",
+        "en": "Nothing usable at the path you passed, {path}: {why}.",
+    },
+    "data.bad_path_missing": {"es": "no existe", "en": "it does not exist"},
+    "data.bad_path_folder": {"es": "es una carpeta que no lo contiene", "en": "it is a folder that does not hold it"},
+    "data.bad_path_file": {"es": "no es el fichero esperado", "en": "it is not the expected file"},
+    "data.no_download": {"es": "No hay descarga automática para él.", "en": "There is no automatic download for it."},
+    "data.offline": {
+        "es": "No se descargó nada porque CNNKIT_OFFLINE está definida ({value!r}).",
+        "en": "Nothing was downloaded because CNNKIT_OFFLINE is set ({value!r}).",
+    },
+    "data.download_failed": {
+        "es": "La descarga con {call} falló ({error}).",
+        "en": "Downloading it with {call} failed ({error}).",
+    },
+    "data.download_elsewhere": {
+        "es": "{call} terminó, pero sus ficheros no están en {folders}.",
+        "en": "{call} finished, but its files are not in {folders}.",
+    },
+})
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -84,7 +127,9 @@ class Wanted:
     """What a loader needs on disk and how to recognise it.
 
     ``file_name`` is the name to tell users to put in place (e.g.
-    ``cifar-10-python.tar.gz``); ``candidates`` are every name it may have
+    ``cifar-10-python.tar.gz``); ``description`` is the code of a registered
+    message saying what that is (rendered in the reader's language);
+    ``candidates`` are every name it may have
     inside a data folder or the Keras cache, best first; ``usable(path)``
     says whether a path actually holds the dataset.
     """
@@ -122,10 +167,9 @@ def find(wanted: Wanted, path=None) -> Path:
         found = _probe(given, wanted) if given.is_dir() else None
         if found is not None:
             return found
-        why = ("it does not exist" if not given.exists() else
-               "it is a folder that does not hold it" if given.is_dir() else
-               "it is not the expected file")
-        raise not_found(wanted, f"Nothing usable at the path you passed, {given}: {why}.")
+        why = ("data.bad_path_missing" if not given.exists() else
+               "data.bad_path_folder" if given.is_dir() else "data.bad_path_file")
+        raise not_found(wanted, messages.render("data.bad_path", path=given, why=messages.nested(why)))
 
     folders = ([data_dir()] if data_dir() else []) + keras_datasets_dirs()
     for folder in folders:
@@ -134,10 +178,9 @@ def find(wanted: Wanted, path=None) -> Path:
             return found
 
     if wanted.keras_module is None:
-        raise not_found(wanted, "There is no automatic download for it.")
+        raise not_found(wanted, messages.render("data.no_download"))
     if offline():
-        raise not_found(wanted, "Nothing was downloaded because CNNKIT_OFFLINE is set "
-                                f"({os.environ.get('CNNKIT_OFFLINE')!r}).")
+        raise not_found(wanted, messages.render("data.offline", value=os.environ.get("CNNKIT_OFFLINE")))
     return _download(wanted)
 
 
@@ -151,7 +194,7 @@ def _download(wanted: Wanted) -> Path:
     except Exception as error:  # URLError, HTTP errors, hash mismatch, no Keras...
         message = f"{type(error).__name__}: {error}".strip()
         # `from None`: the student sees one clear error, not a urllib traceback.
-        raise not_found(wanted, f"Downloading it with {call} failed ({message}).") from None
+        raise not_found(wanted, messages.render("data.download_failed", call=call, error=message)) from None
     folders = keras_datasets_dirs()
     for folder in folders:
         found = _probe(folder, wanted)
@@ -166,25 +209,27 @@ def _download(wanted: Wanted) -> Path:
             return found
     except ImportError:
         pass
-    raise not_found(wanted, f"{call} finished, but its files are not in "
-                            f"{', '.join(map(str, folders))}.")
+    raise not_found(wanted, messages.render("data.download_elsewhere", call=call,
+                                            folders=", ".join(map(str, folders))))
 
 
 def not_found(wanted: Wanted, reason: str) -> DatasetNotFoundError:
-    """The error for a missing dataset, with a message that says how to fix it."""
+    """The error for a missing dataset, with a message that says how to fix it.
+
+    In :func:`cnnkit.messages.current_lang`; ``reason`` is already rendered.
+    """
     env_dir = data_dir()
-    in_data_dir = (f"{env_dir / wanted.file_name}   ($CNNKIT_DATA_DIR/{wanted.file_name})"
-                   if env_dir else
-                   f"$CNNKIT_DATA_DIR/{wanted.file_name}   (CNNKIT_DATA_DIR is not set; "
-                   "export it to point at your data folder)")
+    in_data_dir = (messages.render("data.in_data_dir", path=env_dir / wanted.file_name, file=wanted.file_name)
+                   if env_dir else messages.render("data.no_data_dir", file=wanted.file_name))
     keras_dir = keras_datasets_dirs()[0]
     args = f", {wanted.loader_args}" if wanted.loader_args else ""
     lines = [
-        f"{wanted.title} was not found. {wanted.loader}() needs {wanted.description}.",
-        "Put it at either of:",
+        messages.render("data.not_found", title=wanted.title, loader=wanted.loader,
+                        description=messages.nested(wanted.description)),
+        messages.render("data.put_it"),
         f"  {in_data_dir}",
-        f"  {keras_dir / wanted.file_name}   (the Keras cache, $KERAS_HOME/datasets)",
-        f'or pass its location: {wanted.loader}(path="/path/to/{wanted.file_name}"{args}).',
+        "  " + messages.render("data.keras_cache", path=keras_dir / wanted.file_name),
+        messages.render("data.pass_it", loader=wanted.loader, file=wanted.file_name, args=args),
         reason,
     ]
     return DatasetNotFoundError("\n".join(lines))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import messages
 from ._dataset import Dataset
 
 __all__ = ["load_cifar10_sample", "SAMPLE_PATH", "SAMPLE_TRAIN_PER_CLASS",
@@ -15,6 +16,14 @@ __all__ = ["load_cifar10_sample", "SAMPLE_PATH", "SAMPLE_TRAIN_PER_CLASS",
 SAMPLE_PATH = Path(__file__).with_name("sample") / "cifar10_sample.npz"
 SAMPLE_TRAIN_PER_CLASS = 100
 SAMPLE_TEST_PER_CLASS = 20
+
+messages.register({
+    "data.sample_source": {
+        "es": "muestra de CIFAR-10 incluida en cnnkit ({train} imágenes de entrenamiento y {test} de test "
+              "por clase), {path}",
+        "en": "CIFAR-10 sample shipped with cnnkit ({train} train + {test} test images per class), {path}",
+    },
+})
 
 
 @functools.lru_cache(maxsize=1)
@@ -61,13 +70,19 @@ def _decoded() -> dict[str, np.ndarray]:
     return arrays
 
 
-def load_cifar10_sample() -> Dataset:
+def load_cifar10_sample(*, lang: str | None = None) -> Dataset:
     """A small real CIFAR-10 sample that ships with cnnkit: works offline, loads in ~0.1 s.
 
     1,000 training images (100 per class) and 200 test images (20 per class),
     drawn at random from the CIFAR-10 train and test splits (Krizhevsky, 2009)
     via a per-image JPEG export (quality about 75, so pixels differ slightly
     from the original release). Decoded once per process, then copied.
+
+    Parameters
+    ----------
+    lang : {"es", "en"}, optional
+        Language of ``source``; default :func:`cnnkit.messages.current_lang`.
+        The class names are CIFAR-10's own labels in every language.
 
     Returns
     -------
@@ -83,5 +98,6 @@ def load_cifar10_sample() -> Dataset:
         **{key: value.copy() for key, value in arrays.items()},
         class_names=[str(c) for c in _raw()["class_names"]],
         name="cifar10_sample",
-        source=(f"CIFAR-10 sample shipped with cnnkit ({SAMPLE_TRAIN_PER_CLASS} train + "
-                f"{SAMPLE_TEST_PER_CLASS} test images per class), {SAMPLE_PATH}"))
+        # Rendered per call, in the notebook's language (the arrays are what is cached).
+        source=messages.render("data.sample_source", lang, train=SAMPLE_TRAIN_PER_CLASS,
+                               test=SAMPLE_TEST_PER_CLASS, path=SAMPLE_PATH))

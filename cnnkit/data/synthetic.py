@@ -6,15 +6,17 @@ fill style) at a random position, size and slight rotation over a noisy
 background. A small CNN separates them well above chance after an epoch or
 two on a few hundred images, so training code is exercised for real, but
 nobody can mistake them for the real data: ``is_stand_in`` is True and the
-class names say what they are ("red circle", "outline triangle").
+class names say what they are, in the notebook's language ("círculo rojo",
+"triángulo hueco"; "red circle", "outline triangle" in English).
 """
 from __future__ import annotations
 
 import numpy as np
 
+from .. import messages
 from ._dataset import Dataset
 
-__all__ = ["shapes", "SHAPES", "COLOURS", "GREY_STYLES", "max_classes"]
+__all__ = ["shapes", "class_name", "SHAPES", "COLOURS", "GREY_STYLES", "max_classes"]
 
 SHAPES = ("circle", "square", "triangle", "diamond", "plus", "cross")
 COLOURS = {
@@ -23,6 +25,60 @@ COLOURS = {
 }
 # In greyscale a colour cannot tell classes apart; the fill style does.
 GREY_STYLES = ("filled", "outline")
+
+# SHAPES, COLOURS and GREY_STYLES are identifiers (what _draw understands);
+# what a student reads is rendered from the catalogue. Spanish adjectives
+# agree with the noun's gender (círculo rojo, cruz roja), so each look has a
+# masculine and a feminine form and each shape's template picks its own;
+# English puts the adjective first and has one form.
+_SHAPE_TEMPLATES = {
+    "circle": ("círculo {look_m}", "{look} circle"),
+    "square": ("cuadrado {look_m}", "{look} square"),
+    "triangle": ("triángulo {look_m}", "{look} triangle"),
+    "diamond": ("rombo {look_m}", "{look} diamond"),
+    "plus": ("cruz {look_f}", "{look} plus"),
+    "cross": ("aspa {look_f}", "{look} cross"),      # an X
+}
+_LOOK_WORDS = {   # identifier: (Spanish masculine, Spanish feminine, English)
+    "red": ("rojo", "roja", "red"), "green": ("verde", "verde", "green"),
+    "blue": ("azul", "azul", "blue"), "yellow": ("amarillo", "amarilla", "yellow"),
+    "magenta": ("magenta", "magenta", "magenta"), "cyan": ("cian", "cian", "cyan"),
+    "filled": ("relleno", "rellena", "filled"), "outline": ("hueco", "hueca", "outline"),
+}
+messages.register({f"synthetic.shape.{shape}": {"es": es, "en": en}
+                   for shape, (es, en) in _SHAPE_TEMPLATES.items()})
+messages.register({f"synthetic.look.{look}.{gender}": {"es": forms[k], "en": forms[2]}
+                   for look, forms in _LOOK_WORDS.items() for k, gender in enumerate(("m", "f"))})
+messages.register({
+    "synthetic.kind_colour": {"es": "color", "en": "colour"},
+    "synthetic.kind_style": {"es": "tipo de relleno", "en": "fill style"},
+    "synthetic.source": {
+        "es": "formas sintéticas (cnnkit.data.synthetic.shapes, seed={seed}): {num_classes} clases de "
+              "forma × {kind} sobre fondos con ruido, {height}×{width}×{channels}; no son imágenes reales",
+        "en": "synthetic shapes (cnnkit.data.synthetic.shapes, seed={seed}): {num_classes} classes of "
+              "shape × {kind} on noisy backgrounds, {height}×{width}×{channels}; not real images",
+    },
+})
+
+
+def class_name(shape: str, look: str, lang: str | None = None) -> str:
+    """The name of the class drawn as ``shape`` in ``look``, in ``lang``.
+
+    Parameters
+    ----------
+    shape : one of :data:`SHAPES`
+    look : a key of :data:`COLOURS` or one of :data:`GREY_STYLES`
+    lang : {"es", "en"}, optional
+        Default :func:`cnnkit.messages.current_lang` (``$CNNKIT_LANG``, else Spanish).
+
+    Returns
+    -------
+    str
+        e.g. ``"cruz roja"`` (es) or ``"red plus"`` (en).
+    """
+    lang = messages.current_lang(lang)
+    words = {f"look_{g}": messages.render(f"synthetic.look.{look}.{g}", lang) for g in ("m", "f")}
+    return messages.render(f"synthetic.shape.{shape}", lang, look=words["look_m"], **words)
 
 
 def _unit_polygon(shape: str) -> np.ndarray:
@@ -113,7 +169,8 @@ def _split(seed: int, split_index: int, classes, per_class: int, height: int, wi
 
 
 def shapes(num_classes: int = 10, image_size=(32, 32), channels: int = 3,
-           n_train_per_class: int = 50, n_test_per_class: int = 10, seed: int = 0) -> Dataset:
+           n_train_per_class: int = 50, n_test_per_class: int = 10, seed: int = 0, *,
+           lang: str | None = None) -> Dataset:
     """Coloured (or grey) shapes on noisy backgrounds: a learnable synthetic dataset.
 
     Parameters
@@ -127,6 +184,9 @@ def shapes(num_classes: int = 10, image_size=(32, 32), channels: int = 3,
         Images per class in each split (the classes are balanced).
     seed : int
         Same arguments, same images.
+    lang : {"es", "en"}, optional
+        Language of ``class_names`` and ``source``; default
+        :func:`cnnkit.messages.current_lang`. The images do not depend on it.
 
     Returns
     -------
@@ -134,7 +194,8 @@ def shapes(num_classes: int = 10, image_size=(32, 32), channels: int = 3,
         ``x_train`` (num_classes * n_train_per_class, height, width, channels)
         uint8, ``y_train`` int64, ``x_test`` (num_classes * n_test_per_class,
         height, width, channels) uint8, ``y_test`` int64, classes interleaved;
-        ``class_names`` like "red circle" or "outline triangle";
+        ``class_names`` like "círculo rojo" / "triángulo hueco" (es) or
+        "red circle" / "outline triangle" (en), all distinct;
         ``is_stand_in=True``.
     """
     if channels not in (1, 3):
@@ -148,12 +209,12 @@ def shapes(num_classes: int = 10, image_size=(32, 32), channels: int = 3,
     classes = _classes(num_classes, channels)
     x_train, y_train = _split(seed, 0, classes, n_train_per_class, height, width, channels)
     x_test, y_test = _split(seed, 1, classes, n_test_per_class, height, width, channels)
-    kind = "colour" if channels == 3 else "fill style"
+    lang = messages.current_lang(lang)
+    kind = messages.render("synthetic.kind_colour" if channels == 3 else "synthetic.kind_style", lang)
     return Dataset(
         x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
-        class_names=[f"{look} {shape}" for shape, look in classes],
+        class_names=[class_name(shape, look, lang) for shape, look in classes],
         name="synthetic_shapes",
-        source=(f"synthetic shapes (cnnkit.data.synthetic.shapes, seed={seed}): "
-                f"{num_classes} classes of shape × {kind} on noisy backgrounds, "
-                f"{height}×{width}×{channels}; not real images"),
+        source=messages.render("synthetic.source", lang, seed=seed, num_classes=num_classes, kind=kind,
+                               height=height, width=width, channels=channels),
         is_stand_in=True)
