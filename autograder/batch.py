@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import shutil
 import tempfile
 import threading
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from cnnkit import messages
+from cnnkit.checks.artifacts import atomic_write
 from cnnkit.messages import Message
 
 from . import report
@@ -204,33 +206,76 @@ def grade_one(sub: Submission, run: _Run, pool: WorkerPool) -> SubmissionResult:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
+NBGRADER_CONFIG = """\
+# The nbgrader course `cnnkit grade` keeps at OUT/nbgrader/: open formgrader here
+# (`jupyter lab` or `jupyter server`, then the "Formgrader" page) to grade the written answers,
+# and `nbgrader export` here writes every student's total (autograded + manual) to grades.csv.
+# cnnkit never reads this folder back: its grading.json files are the record; a rerun keeps
+# the manual grades entered here.
+import os
+
+c = get_config()  # noqa: F821 (defined by nbgrader's config loader)
+c.CourseDirectory.course_id = "{course_id}"
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+"""
+
+
 class GradebookExport:
-    """The batch's nbgrader gradebook (``OUT/.course/ID/gradebook.db``): an export, never read back."""
+    """The batch's nbgrader course at ``OUT/nbgrader/``: an export, never read back.
+
+    A complete course formgrader and ``nbgrader export`` work in: ``nbgrader_config.py``,
+    ``source/`` and ``release/``, each student's ``submitted/`` and ``autograded/`` notebook,
+    and the gradebook with every autograded score. Manual grades entered there survive a
+    rerun of the batch; when the instructors' source notebook changed, the old gradebook is
+    kept aside (``gradebook.db.<time>.bak``) and a fresh one started.
+    """
 
     def __init__(self, master: Course, out_dir: Path) -> None:
-        self.course = Course(out_dir / ".course" / master.assignment_id, master.assignment_id)
-        self.course.root.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(master.db_path, self.course.db_path)     # fresh each run: only this run's master cells
+        self.course = Course(out_dir / "nbgrader", master.assignment_id)
+        root = self.course.root
+        root.mkdir(parents=True, exist_ok=True)
+        stamp = root / "cnnkit-gradebook.json"
+        digest = sha256_of(master.source_notebook)
+        if self.course.db_path.exists():
+            same = stamp.exists() and json.loads(stamp.read_text()).get(master.assignment_id) == digest
+            if not same:
+                self.course.db_path.rename(root / f"gradebook.db.{time.strftime('%Y%m%d-%H%M%S')}.bak")
+        if not self.course.db_path.exists():
+            shutil.copy2(master.db_path, self.course.db_path)
+        known = json.loads(stamp.read_text()) if stamp.exists() else {}
+        atomic_write(stamp, json.dumps({**known, master.assignment_id: digest}))
+        for path, target in ((master.source_notebook, self.course.source_notebook),
+                             (master.release_notebook, self.course.release_notebook)):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+        atomic_write(root / "nbgrader_config.py", NBGRADER_CONFIG.format(course_id=COURSE_ID))
         self.lock = threading.Lock()
 
-    def add(self, result: SubmissionResult) -> None:
+    def add(self, result: SubmissionResult, submission: Path | None = None, autograded: Path | None = None) -> None:
         import warnings
 
         from nbgrader.api import Gradebook, MissingEntry
 
+        student = result.student
+        for path, target in ((submission, self.course.submitted_notebook(student)),
+                             (autograded, self.course.autograded_notebook(student))):
+            if path is not None and Path(path).exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, target)      # not copy2: the autograded file is read-only
         # nbgrader's own session code trips SQLAlchemy's autoflush warnings; they are noise here.
         with self.lock, warnings.catch_warnings(), Gradebook(self.course.db_url, COURSE_ID) as gb:
             warnings.simplefilter("ignore")
-            gb.update_or_create_student(result.student)
-            gb.update_or_create_submission(self.course.assignment_id, result.student)
+            gb.update_or_create_student(student)
+            gb.update_or_create_submission(self.course.assignment_id, student)
             for test in result.tests:
                 try:
-                    grade = gb.find_grade(test.grade_id, self.course.notebook_id, self.course.assignment_id,
-                                          result.student)
+                    grade = gb.find_grade(test.grade_id, self.course.notebook_id, self.course.assignment_id, student)
                 except MissingEntry:
                     continue
-                grade.auto_score = test.score if test.kind == "test" else None
-                grade.needs_manual_grade = test.kind == "manual"
+                if test.kind == "test":
+                    grade.auto_score, grade.needs_manual_grade = test.score, False
+                elif grade.manual_score is None:     # a written answer: a TA's grade is never overwritten
+                    grade.auto_score, grade.needs_manual_grade = None, True
             gb.db.commit()
 
 
@@ -293,7 +338,7 @@ def grade_batch(inputs: Sequence[Path], options: BatchOptions,
                 todo.append(sub)
                 continue
             records.append(_record(done, sub.path, skipped=True))
-            _add_quietly(gradebook, done)
+            _add_quietly(gradebook, done, sub.path, out_dir)
             if on_progress:
                 on_progress(records[-1], len(records), len(subs))
         own_pool = pool is None
@@ -307,7 +352,7 @@ def grade_batch(inputs: Sequence[Path], options: BatchOptions,
                         result = future.result()
                     except Exception as exc:  # a grader bug for one submission must not stop the batch
                         result = _grader_bug(sub, run, exc)
-                    _add_quietly(gradebook, result)
+                    _add_quietly(gradebook, result, sub.path, out_dir)
                     records.append(_record(result, sub.path))
                     if on_progress:
                         on_progress(records[-1], len(records), len(subs))
@@ -323,9 +368,9 @@ def grade_batch(inputs: Sequence[Path], options: BatchOptions,
     return BatchResult(records, grades_csv, round(time.monotonic() - started, 2), profile)
 
 
-def _add_quietly(gradebook: GradebookExport, result: SubmissionResult) -> None:
+def _add_quietly(gradebook: GradebookExport, result: SubmissionResult, submission: Path, out_dir: Path) -> None:
     try:
-        gradebook.add(result)
+        gradebook.add(result, submission, out_dir / result.student / f"{result.student}.autograded.ipynb")
     except Exception:  # the gradebook is an export; grading.json is the record
         pass
 
@@ -344,19 +389,73 @@ def _grader_bug(sub: Submission, run: _Run, exc: Exception) -> SubmissionResult:
     return result
 
 
+def _replace_copy(src: str, dst: str) -> str:
+    """Copy for copytree that also replaces a read-only file left by an earlier merge."""
+    if Path(dst).exists():
+        Path(dst).unlink()
+    return shutil.copyfile(src, dst)
+
+
 def merge(out_dir: Path, shard_dirs: Iterable[Path]) -> Path:
-    """Join the per-student results of several shard directories into ``out_dir``."""
+    """Join the per-student results of several shard directories into ``out_dir``, and their
+    nbgrader courses into one (``out_dir/nbgrader``: every student's grades, manual ones included)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    shard_dirs = [Path(d) for d in shard_dirs]
     for shard in shard_dirs:
-        for student_dir in sorted(Path(shard).iterdir()):
+        for student_dir in sorted(shard.iterdir()):
             if (student_dir / "grading.json").exists():
                 target = out_dir / student_dir.name
                 if target.resolve() != student_dir.resolve():
-                    shutil.copytree(student_dir, target, dirs_exist_ok=True)
+                    shutil.copytree(student_dir, target, dirs_exist_ok=True, copy_function=_replace_copy)
+    courses = [d / "nbgrader" for d in shard_dirs if (d / "nbgrader" / "gradebook.db").exists()]
+    if courses:
+        merge_gradebooks(out_dir / "nbgrader", courses)
     grades_csv = out_dir / "grades.csv"
     report.write_grades_csv(report.collect([out_dir]), grades_csv)
     return grades_csv
+
+
+def merge_gradebooks(target: Path, courses: Sequence[Path]) -> Path:
+    """Add every submission of the nbgrader ``courses`` (same assignment) to the course at ``target``,
+    created from the first when missing: notebooks copied, grades and comments carried over."""
+    import warnings
+
+    from nbgrader.api import Gradebook
+
+    target = Path(target)
+    if not (target / "gradebook.db").exists():
+        shutil.copytree(courses[0], target, dirs_exist_ok=True, copy_function=_replace_copy,
+                        ignore=shutil.ignore_patterns("submitted", "autograded"))
+        with warnings.catch_warnings(), Gradebook(f"sqlite:///{target / 'gradebook.db'}", COURSE_ID) as gb:
+            warnings.simplefilter("ignore")
+            for assignment in gb.assignments:          # the copy's own students come back below
+                for submission in list(assignment.submissions):
+                    gb.remove_submission(assignment.name, submission.student.id)
+    for course in courses:
+        if Path(course).resolve() == target.resolve():
+            continue
+        for folder in ("submitted", "autograded"):
+            if (course / folder).is_dir():
+                shutil.copytree(course / folder, target / folder, dirs_exist_ok=True, copy_function=_replace_copy)
+        with warnings.catch_warnings(), Gradebook(f"sqlite:///{course / 'gradebook.db'}", COURSE_ID) as source, \
+                Gradebook(f"sqlite:///{target / 'gradebook.db'}", COURSE_ID) as gb:
+            warnings.simplefilter("ignore")
+            for assignment in source.assignments:
+                for submission in assignment.submissions:
+                    student = submission.student.id
+                    gb.update_or_create_student(student)
+                    gb.update_or_create_submission(assignment.name, student)
+                    for notebook in submission.notebooks:
+                        for grade in notebook.grades:
+                            mine = gb.find_grade(grade.name, notebook.name, assignment.name, student)
+                            mine.auto_score, mine.manual_score = grade.auto_score, grade.manual_score
+                            mine.extra_credit, mine.needs_manual_grade = grade.extra_credit, grade.needs_manual_grade
+                        for comment in notebook.comments:
+                            gb.find_comment(comment.name, notebook.name, assignment.name, student).manual_comment = \
+                                comment.manual_comment
+            gb.db.commit()
+    return target
 
 
 def read_grades_csv(path: Path) -> list[dict]:

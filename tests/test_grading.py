@@ -383,7 +383,7 @@ def test_the_gradebook_holds_the_instructors_cells(graded, tiny_env):
     nb = nbformat.read(str(source), as_version=4)
     locked = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
               if c.metadata.get("nbgrader", {}).get("locked") and not c.metadata["nbgrader"].get("solution")}
-    with Gradebook(f"sqlite:///{out / '.course' / 'tiny' / 'gradebook.db'}", "cnnkit") as gb:
+    with Gradebook(f"sqlite:///{out / 'nbgrader' / 'gradebook.db'}", "cnnkit") as gb:
         notebook = gb.find_notebook("tiny", "tiny")
         for cell in notebook.source_cells:
             if cell.name in locked:
