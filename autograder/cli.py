@@ -5,6 +5,10 @@
     cnnkit grade --assignment ID --out DIR [--profile smoke|full] [--jobs N] SUBMISSION...
     cnnkit check NOTEBOOK            a student's self-check: static hints + visible tests
     cnnkit merge --out DIR SHARD_DIR...
+    cnnkit nbgrader-config           print an nbgrader_config.py for courses that use stock nbgrader
+
+The instructor commands (release, grade, demo) read the instructor side from --solutions DIR,
+by default ./solutions (an installed wheel holds none).
 """
 from __future__ import annotations
 
@@ -83,7 +87,19 @@ def _cmd_merge(args) -> int:
 def _cmd_demo(args) -> int:
     from .demo import run_demo
 
-    return run_demo(out_dir=Path(args.out), quick=args.quick, jobs=args.jobs, lang=args.lang)
+    return run_demo(out_dir=Path(args.out), quick=args.quick, jobs=args.jobs, lang=args.lang,
+                    solutions_dir=args.solutions)
+
+
+def _cmd_nbgrader_config(args) -> int:
+    from .course import STOCK_CONFIG_TEMPLATE
+
+    sys.stdout.write(STOCK_CONFIG_TEMPLATE.read_text(encoding="utf-8"))
+    return 0
+
+
+SOLUTIONS_HELP = ("the instructor side: ID/ID.ipynb + ID/assignment.toml folders (default: ./solutions; "
+                  "an installed wheel holds none)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,13 +112,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quick", action="store_true", help="one assignment, two example students (what CI runs)")
     demo.add_argument("--jobs", type=int, default=2)
     demo.add_argument("--lang", choices=("es", "en"), default="es")
+    demo.add_argument("--solutions", type=Path, default=None, help=SOLUTIONS_HELP)
     demo.set_defaults(func=_cmd_demo)
 
     rel = sub.add_parser("release", help="regenerate assignments/ from solutions/ through nbgrader")
     rel.add_argument("ids", nargs="*", help="assignment ids (default: all)")
     rel.add_argument("--check", action="store_true", help="exit 1 if a committed release differs")
-    rel.add_argument("--solutions", type=Path, default=None)
-    rel.add_argument("--assignments", type=Path, default=None)
+    rel.add_argument("--solutions", type=Path, default=None, help=SOLUTIONS_HELP)
+    rel.add_argument("--assignments", type=Path, default=None,
+                     help="where the releases go (default: assignments/ beside the solutions folder)")
     rel.set_defaults(func=_cmd_release)
 
     grade = sub.add_parser("grade", help="grade submissions in sandboxed workers")
@@ -115,8 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--lang", choices=("es", "en"), default="es")
     grade.add_argument("--force", action="store_true", help="regrade submissions already graded")
     grade.add_argument("--shard", default=None, help="i/n: grade only a stable slice of the submissions")
-    grade.add_argument("--solutions", default=None,
-                       help="the instructor side: ID/ID.ipynb + ID/assignment.toml folders (default: ./solutions)")
+    grade.add_argument("--solutions", default=None, help=SOLUTIONS_HELP)
     grade.add_argument("--cell-timeout", type=float, default=None)
     grade.add_argument("--notebook-timeout", type=float, default=None)
     grade.add_argument("--memory-mb", type=int, default=None)
@@ -134,6 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
     merge.add_argument("shards", nargs="+")
     merge.add_argument("--out", required=True)
     merge.set_defaults(func=_cmd_merge)
+
+    stock = sub.add_parser("nbgrader-config", help="print an nbgrader_config.py for stock nbgrader "
+                                                   "(cnnkit nbgrader-config > nbgrader_config.py)")
+    stock.set_defaults(func=_cmd_nbgrader_config)
     return parser
 
 

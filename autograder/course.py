@@ -21,9 +21,18 @@ from traitlets.config import Config
 
 COURSE_ID = "cnnkit"
 _STAMP = "cnnkit-course.json"
+# The course notebooks are in Spanish; so are the stubs students replace (nbgrader's ClearSolutions).
+# The stub says what to do with itself: a left-over `raise` is the commonest "unanswered".
+# The nbgrader config shipped for stock nbgrader (templates/nbgrader_config.py) reads these too.
+CODE_STUB = "# ESCRIBE AQUÍ TU CÓDIGO (y borra la línea de abajo)\nraise NotImplementedError()"
+TEXT_STUB = "ESCRIBE AQUÍ TU RESPUESTA"
+# Stock nbgrader's per-cell limit is 30 s; a course notebook's setup cell (importing TensorFlow)
+# can take longer than that on a loaded machine, and a smoke training cell a few minutes.
+STOCK_CELL_TIMEOUT = 900
+STOCK_CONFIG_TEMPLATE = Path(__file__).resolve().parent / "templates" / "nbgrader_config.py"
 
 
-def _patch_alembic_lookup() -> None:
+def patch_alembic_lookup() -> None:
     """Let nbgrader create gradebooks without the ``alembic`` command on PATH.
 
     ``nbgrader.api.get_alembic_version`` shells out to ``alembic heads`` when
@@ -47,6 +56,9 @@ def _patch_alembic_lookup() -> None:
     nbgrader_api.get_alembic_version = lambda: head
 
 
+_patch_alembic_lookup = patch_alembic_lookup   # its former name
+
+
 def nbgrader_config(root: Path) -> Config:
     config = Config()
     config.CourseDirectory.root = str(root)
@@ -54,11 +66,8 @@ def nbgrader_config(root: Path) -> Config:
     config.CourseDirectory.db_url = f"sqlite:///{Path(root) / 'gradebook.db'}"
     config.NbGraderAPI.log_level = logging.WARNING
     config.GenerateAssignment.create_assignment = True
-    # The course notebooks are in Spanish; so are the stubs students replace.
-    # The stub says what to do with itself: a left-over `raise` is the commonest "unanswered".
-    config.ClearSolutions.code_stub = {"python": "# ESCRIBE AQUÍ TU CÓDIGO (y borra la línea de abajo)\n"
-                                                "raise NotImplementedError()"}
-    config.ClearSolutions.text_stub = "ESCRIBE AQUÍ TU RESPUESTA"
+    config.ClearSolutions.code_stub = {"python": CODE_STUB}
+    config.ClearSolutions.text_stub = TEXT_STUB
     return config
 
 
@@ -118,7 +127,7 @@ def build_course(assignment_id: str, source_notebook: Path, root: Path) -> Cours
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
-    _patch_alembic_lookup()
+    patch_alembic_lookup()
     root = Path(root).resolve()
     course = Course(root, assignment_id)
     stamp = root / _STAMP

@@ -95,7 +95,8 @@ def _index_html(batches: dict, out_dir: Path, release_note: str) -> str:
             "<th>status</th><th>seconds</th></tr>" + "".join(rows) + "</table></body></html>")
 
 
-def run_demo(out_dir: Path = Path("demo-output"), *, quick: bool = False, jobs: int = 2, lang: str = "es") -> int:
+def run_demo(out_dir: Path = Path("demo-output"), *, quick: bool = False, jobs: int = 2, lang: str = "es",
+             solutions_dir: Path | None = None) -> int:
     from rich.console import Console
 
     from cnnkit.checks.artifacts import atomic_write
@@ -110,7 +111,7 @@ def run_demo(out_dir: Path = Path("demo-output"), *, quick: bool = False, jobs: 
     os.environ["CNNKIT_PROFILE"] = "smoke"    # the demo is the offline, laptop-sized run
     started = time.monotonic()
     out_dir = Path(out_dir).resolve()
-    solutions_dir, assignments_dir = default_dirs()
+    solutions_dir, assignments_dir = default_dirs(solutions_dir)   # before any output: a clear error
     ids = list(QUICK_ASSIGNMENTS) if quick else assignment_ids(solutions_dir)
     students = QUICK_STUDENTS if quick else None
 

@@ -52,9 +52,20 @@ _LIMIT_FIELDS = {f.name for f in fields(Limits)}
 
 
 def default_solutions_dir() -> Path:
-    """``./solutions`` when present, else the repository the package runs from."""
+    """``./solutions`` when present, else the repository the package runs from (an editable
+    install, or a checkout on ``PYTHONPATH``).
+
+    An installed wheel holds no instructor side (its ``site-packages`` has no ``solutions/``):
+    raises ``FileNotFoundError`` naming the ``--solutions DIR`` option instead of looking there.
+    """
     here = Path.cwd() / "solutions"
-    return here if here.is_dir() else REPO_ROOT / "solutions"
+    if here.is_dir():
+        return here
+    if (REPO_ROOT / "solutions").is_dir():
+        return REPO_ROOT / "solutions"
+    raise FileNotFoundError(
+        f"no solutions/ folder in the current directory ({Path.cwd()}): run from the course folder that "
+        f"holds solutions/ (ID/ID.ipynb + ID/assignment.toml), or pass --solutions DIR")
 
 
 def assignment_ids(solutions_dir: Path | None = None) -> list[str]:

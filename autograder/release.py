@@ -21,15 +21,19 @@ from pathlib import Path
 
 from cnnkit.assignment import MANIFEST_NAME
 
-from .manifest import REPO_ROOT, assignment_ids, load_assignment, public_manifest_text
+from .manifest import assignment_ids, default_solutions_dir, load_assignment, public_manifest_text
 
 
 
-def default_dirs() -> tuple[Path, Path]:
-    """``(solutions, assignments)``: under the current directory when it has
-    ``solutions/``, else beside the package (an editable install)."""
-    base = Path.cwd() if (Path.cwd() / "solutions").is_dir() else REPO_ROOT
-    return base / "solutions", base / "assignments"
+def default_dirs(solutions_dir: Path | None = None) -> tuple[Path, Path]:
+    """``(solutions, assignments)``: ``solutions_dir`` (default: ``./solutions`` when present,
+    else beside the package in an editable install; an installed wheel has none and
+    :func:`~autograder.manifest.default_solutions_dir` says to pass ``--solutions``) and the
+    ``assignments/`` folder beside it."""
+    solutions = Path(solutions_dir) if solutions_dir else default_solutions_dir()
+    if not solutions.is_dir():
+        raise FileNotFoundError(f"--solutions {solutions}: no such folder")
+    return solutions, solutions.parent / "assignments"
 
 
 def generate(assignment_id: str, solutions_dir: Path) -> dict[str, str]:
@@ -56,8 +60,7 @@ class ReleaseResult:
 def release(ids: list[str] | None = None, *, solutions_dir: Path | None = None,
             assignments_dir: Path | None = None, check: bool = False) -> list[ReleaseResult]:
     """Regenerate (or, with ``check``, compare) the student files of ``ids`` (default: all)."""
-    default_solutions, default_assignments = default_dirs()
-    solutions_dir = Path(solutions_dir or default_solutions)
+    solutions_dir, default_assignments = default_dirs(solutions_dir)
     assignments_dir = Path(assignments_dir or default_assignments)
     ids = ids or assignment_ids(solutions_dir)
     if not ids:
