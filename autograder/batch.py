@@ -337,6 +337,11 @@ def grade_batch(inputs: Sequence[Path], options: BatchOptions,
             if done is None:
                 todo.append(sub)
                 continue
+            # Not regraded, but its exports are rewritten: a rerun with another --lang (or a newer
+            # feedback template) changes the feedback without touching the score.
+            autograded = out_dir / sub.student_id / f"{sub.student_id}.autograded.ipynb"
+            report.write_submission_outputs(done, out_dir / sub.student_id, options.lang,
+                                            autograded if autograded.exists() else None, run.hidden_lines)
             records.append(_record(done, sub.path, skipped=True))
             _add_quietly(gradebook, done, sub.path, out_dir)
             if on_progress:

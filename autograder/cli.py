@@ -5,6 +5,7 @@
     cnnkit grade --assignment ID --out DIR [--profile smoke|full] [--jobs N] SUBMISSION...
     cnnkit check NOTEBOOK            a student's self-check: static hints + visible tests
     cnnkit merge --out DIR SHARD_DIR...
+    cnnkit gradescope --assignment ID --out autograder.zip [--profile smoke|full] [--lang es|en]
     cnnkit nbgrader-config           print an nbgrader_config.py for courses that use stock nbgrader
 
 The instructor commands (release, grade, demo) read the instructor side from --solutions DIR,
@@ -84,6 +85,15 @@ def _cmd_merge(args) -> int:
     return 0
 
 
+def _cmd_gradescope(args) -> int:
+    from .gradescope import build_bundle
+
+    path = build_bundle(args.assignment, Path(args.out), profile=args.profile, lang=args.lang,
+                        solutions_dir=Path(args.solutions) if args.solutions else None)
+    print(f"wrote {path}: upload it as the autograder of a Gradescope programming assignment")
+    return 0
+
+
 def _cmd_demo(args) -> int:
     from .demo import run_demo
 
@@ -96,6 +106,19 @@ def _cmd_nbgrader_config(args) -> int:
 
     sys.stdout.write(STOCK_CONFIG_TEMPLATE.read_text(encoding="utf-8"))
     return 0
+
+
+def _positive(kind):
+    """An argparse type: a number of ``kind`` greater than zero, or a clear error."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
+        return value
+    return parse
 
 
 SOLUTIONS_HELP = ("the instructor side: ID/ID.ipynb + ID/assignment.toml folders (default: ./solutions; "
@@ -124,19 +147,22 @@ def build_parser() -> argparse.ArgumentParser:
     rel.set_defaults(func=_cmd_release)
 
     grade = sub.add_parser("grade", help="grade submissions in sandboxed workers")
-    grade.add_argument("submissions", nargs="+", help=".ipynb files, directories, or an nbgrader submitted/ tree")
+    grade.add_argument("submissions", nargs="+",
+                       help=".ipynb files or folders: flat, nbgrader's submitted/ tree, one folder per student, "
+                            "Moodle's, Canvas' or Gradescope's export")
     grade.add_argument("--assignment", required=True)
     grade.add_argument("--out", required=True, help="output directory")
     grade.add_argument("--profile", choices=("smoke", "full"), default=None,
                        help="default: $CNNKIT_PROFILE, else full on a GPU machine and smoke elsewhere")
-    grade.add_argument("--jobs", type=int, default=1)
-    grade.add_argument("--lang", choices=("es", "en"), default="es")
+    grade.add_argument("--jobs", type=_positive(int), default=1, help="submissions graded at once (≥ 1)")
+    grade.add_argument("--lang", choices=("es", "en"), default="es",
+                       help="feedback language (a rerun in another language rewrites the feedback, no regrading)")
     grade.add_argument("--force", action="store_true", help="regrade submissions already graded")
     grade.add_argument("--shard", default=None, help="i/n: grade only a stable slice of the submissions")
     grade.add_argument("--solutions", default=None, help=SOLUTIONS_HELP)
-    grade.add_argument("--cell-timeout", type=float, default=None)
-    grade.add_argument("--notebook-timeout", type=float, default=None)
-    grade.add_argument("--memory-mb", type=int, default=None)
+    grade.add_argument("--cell-timeout", type=_positive(float), default=None, help="seconds per cell")
+    grade.add_argument("--notebook-timeout", type=_positive(float), default=None, help="seconds per notebook")
+    grade.add_argument("--memory-mb", type=_positive(int), default=None, help="kernel memory limit")
     grade.add_argument("--keep-workdirs", action="store_true", help="keep each worker's temp dir (debugging)")
     grade.set_defaults(func=_cmd_grade)
 
@@ -155,6 +181,16 @@ def build_parser() -> argparse.ArgumentParser:
     stock = sub.add_parser("nbgrader-config", help="print an nbgrader_config.py for stock nbgrader "
                                                    "(cnnkit nbgrader-config > nbgrader_config.py)")
     stock.set_defaults(func=_cmd_nbgrader_config)
+
+    gradescope = sub.add_parser("gradescope", help="one assignment as a Gradescope autograder (a zip to upload)")
+    gradescope.add_argument("--assignment", required=True)
+    gradescope.add_argument("--out", required=True, help="the zip to write, e.g. autograder.zip")
+    gradescope.add_argument("--profile", choices=("smoke", "full"), default="smoke",
+                            help="what the autograder grades with (default: smoke; Gradescope has no GPU)")
+    gradescope.add_argument("--lang", choices=("es", "en"), default="es", help="language of the feedback")
+    gradescope.add_argument("--solutions", default=None,
+                            help="the instructor side: ID/ID.ipynb + ID/assignment.toml folders (default: ./solutions)")
+    gradescope.set_defaults(func=_cmd_gradescope)
     return parser
 
 

@@ -25,7 +25,14 @@ def print_class_table(records, console, title: str) -> None:
 
 
 def run_grade(inputs, options, console=None, title: str | None = None, pool=None):
-    """Grade with a progress bar and print the class table; returns the BatchResult."""
+    """Grade, showing progress, and print the class table; returns the BatchResult.
+
+    On a terminal, a progress bar; otherwise (CI, a Slurm log, a pipe) one line per finished
+    submission as it finishes — student, score, status, seconds — flushed at once, so a log
+    is never empty for hours.
+    """
+    import sys
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from .batch import grade_batch
@@ -33,17 +40,29 @@ def run_grade(inputs, options, console=None, title: str | None = None, pool=None
 
     console = console or _console()
     total = len(discover(inputs, options.assignment))
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=False) as progress:
-        task = progress.add_task(f"grading {options.assignment}", total=total)
+    if not console.is_terminal:
+        print(f"grading {options.assignment}: {total} submission(s)", flush=True)
 
-        def on_progress(record, done, _total):
-            progress.update(task, completed=done, total=_total,
-                            description=f"{options.assignment}: {record.student} → {record.score:g}/{record.max_score:g}")
+        def on_line(record, done, _total):
+            skipped = " (already graded)" if record.skipped else ""
+            print(f"[{done}/{_total}] {record.student}  {record.score:g}/{record.max_score:g}  {record.status}{skipped}"
+                  f"  {record.seconds:.0f} s", file=sys.stdout, flush=True)
 
-        result = grade_batch(inputs, options, on_progress=on_progress, pool=pool)
+        result = grade_batch(inputs, options, on_progress=on_line, pool=pool)
+    else:
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, transient=False) as progress:
+            task = progress.add_task(f"grading {options.assignment}", total=total)
+
+            def on_progress(record, done, _total):
+                progress.update(task, completed=done, total=_total,
+                                description=f"{options.assignment}: {record.student} → "
+                                            f"{record.score:g}/{record.max_score:g}")
+
+            result = grade_batch(inputs, options, on_progress=on_progress, pool=pool)
     print_class_table(result.records, console, title or f"{options.assignment} ({result.profile})")
-    console.print(f"grades: {result.grades_csv}   ·   feedback: {Path(options.out_dir) / '<student>' / 'feedback.html'}")
+    console.print(f"grades: {result.grades_csv}   ·   feedback: {Path(options.out_dir) / '<student>' / 'feedback.html'}"
+                  f"   ·   formgrader: {Path(options.out_dir) / 'nbgrader'}")
     return result
 
 

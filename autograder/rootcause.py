@@ -23,7 +23,7 @@ from typing import Iterable, Mapping
 from cnnkit import messages
 from cnnkit.messages import Message
 
-__all__ = ["CellError", "cell_errors", "root_causes", "defining_cells", "cause_message", "cause_messages"]
+__all__ = ["CellError", "cell_places", "cell_errors", "root_causes", "defining_cells", "cause_message", "cause_messages"]
 
 messages.register({
     "cause.cell_failed": {
@@ -40,6 +40,7 @@ messages.register({
         "es": "La celda «{cell}» está sin responder: sustituye `raise NotImplementedError()` por tu código.",
         "en": "The cell «{cell}» is unanswered: replace `raise NotImplementedError()` with your code.",
     },
+    "ui.cell_place": {"es": "celda «{place}»", "en": "cell «{place}»"},
     "cause.defined_in": {
         "es": "Revisa la celda «{cell}», que define {names}:",
         "en": "Check the cell «{cell}», which defines {names}:",
@@ -186,6 +187,12 @@ def _cell_titles(cells, titles: Mapping[str, str]) -> dict[int, str]:
             title = f"{title} ({siblings.index(index) + 1}/{len(siblings)})"
         out[index] = title
     return out
+
+
+def cell_places(nb, titles: Mapping[str, str] | None = None) -> dict[int, str]:
+    """``{cell index: "exercise · title"}`` for every code cell that is not a graded test: how
+    feedback names a cell (Jupyter shows no cell numbers)."""
+    return _cell_titles(nb.get("cells", []), titles or {})
 
 
 def cell_errors(executed_nb, titles: Mapping[str, str] | None = None) -> list[CellError]:

@@ -52,6 +52,7 @@ class TestResult:
 class SelfCheckReport:
     notebook: Path
     findings: list = field(default_factory=list)      # static findings (autograder.static.Finding)
+    places: dict = field(default_factory=dict)        # cell index -> "exercise · title" (how hints name cells)
     locked_edits: list[str] = field(default_factory=list)
     tests: list[TestResult] = field(default_factory=list)
     error: str | None = None
@@ -96,6 +97,9 @@ def self_check(notebook: Path, *, run: bool = True, lang: str | None = None, cel
         report.error = messages.render("worker.invalid_notebook", lang, error=f"{type(exc).__name__}: {exc}")
         return report
     report.findings = static.analyze_notebook(nb)
+    from .rootcause import cell_places
+
+    report.places = cell_places(nb, cell_titles(nb))
     report.locked_edits = [grade_id for code, grade_id in locked_changes(nb) if code == "locked_edited"]
     if not run:
         report.seconds = round(time.monotonic() - started, 2)
@@ -148,7 +152,10 @@ def render_text(report: SelfCheckReport, lang: str | None = None) -> str:
     for cell in report.locked_edits:
         lines.append("  ! " + messages.render("selfcheck.locked_edited", lang, cell=cell))
     for finding in report.findings:
-        where = f"[{finding.severity}] " + (f"#{finding.cell_index + 1}:{finding.line} " if finding.cell_index is not None else "")
+        place = report.places.get(finding.cell_index)
+        where = f"[{finding.severity}] " + (
+            messages.render("ui.cell_place", lang, place=place) + (f", {finding.line}: " if finding.line else ": ")
+            if place else f"#{finding.cell_index + 1}:{finding.line} " if finding.cell_index is not None else "")
         lines.append(f"  {where}{finding.message(lang)}")
     for test in report.tests:
         mark = "✓" if test.passed else ("·" if test.passed is None else "✗")

@@ -1,8 +1,11 @@
 """Finding submissions on disk, and making submissions from answers.
 
-A submission is an ``.ipynb`` file. ``cnnkit grade`` accepts files,
-directories of files, and nbgrader's ``submitted/<student>/<assignment>/``
-tree. Student ids come from the tree or from the file name.
+A submission is an ``.ipynb`` file. ``cnnkit grade`` accepts files and the
+folders instructors download (:func:`discover`): a flat folder of notebooks,
+nbgrader's ``submitted/<student>/<assignment>/`` tree, one folder per student
+(``lms/ana_123/practica.ipynb``), Moodle's and Canvas' assignment exports and
+Gradescope's submission export. Student ids keep their Unicode letters
+("García López, Ana" → ``García_López_Ana``).
 
 Example and test submissions are written as *answers* — the code that goes
 into each solution cell of the release — so they always match the current
@@ -29,7 +32,15 @@ from typing import Iterable, Mapping
 import nbformat
 
 _ANSWER_HEADER = re.compile(r"^# %% answer:\s*(?P<grade_id>[\w.-]+)\s*$", re.MULTILINE)
-_SAFE_ID = re.compile(r"[^A-Za-z0-9_.-]+")
+_SAFE_ID = re.compile(r"[^\w.-]+")      # \w is Unicode: accented names stay readable
+# Moodle: "<full name>_<participant id>_assignsubmission_file_" (a folder, or a prefix of the file)
+_MOODLE = re.compile(r"^(?P<student>.+?_\d+)_assignsubmission_(?:file|onlinetext)_(?P<rest>.*)$")
+# Canvas: "<lastfirst>[_LATE]_<user id>_<submission id>_<original file name>"
+_CANVAS = re.compile(r"^(?P<name>[^_]+?)(?:_LATE)?_(?P<user>\d+)_(?P<submission>\d+)_(?P<rest>.+)$", re.IGNORECASE)
+
+
+class NoSubmissions(ValueError):
+    """Nothing to grade where the instructor pointed: said plainly, never a silent empty batch."""
 
 
 @dataclass(frozen=True)
@@ -38,32 +49,108 @@ class Submission:
     path: Path
 
 
+# Folders of the output directory that are not students' (OUT/nbgrader is the formgrader course).
+RESERVED_IDS = {"nbgrader"}
+
+
+def _safe(text: str) -> str:
+    safe = _SAFE_ID.sub("_", text).strip("_.") or "student"
+    return f"{safe}_" if safe.lower() in RESERVED_IDS else safe
+
+
 def student_id_from(path: Path) -> str:
-    stem = path.stem
-    return _SAFE_ID.sub("_", stem).strip("_") or "student"
+    """A student id from a notebook's file name (Moodle and Canvas prefixes understood)."""
+    stem = Path(path).stem
+    for pattern, group in ((_MOODLE, "student"), (_CANVAS, None)):
+        match = pattern.match(stem)
+        if match:
+            return _safe(match.group("student") if group else f"{match.group('name')}_{match.group('user')}")
+    return _safe(stem)
+
+
+def _folder_student(name: str) -> str:
+    match = _MOODLE.match(name + ("" if name.endswith("_") else "_"))
+    return _safe(match.group("student") if match else name)
+
+
+def _notebooks(folder: Path) -> list[Path]:
+    """Notebooks under ``folder``, Jupyter's checkpoints and hidden folders left out."""
+    return sorted(p for p in folder.rglob("*.ipynb")
+                  if not any(part.startswith(".") or part == "__MACOSX" for part in p.relative_to(folder).parts))
+
+
+def _pick(notebooks: list[Path], assignment_id: str) -> list[Path]:
+    """One student's notebooks: the one named after the assignment when there are several."""
+    named = [p for p in notebooks if assignment_id in p.stem]
+    return named[:1] if len(notebooks) > 1 and len(named) >= 1 else notebooks
+
+
+def _gradescope_students(folder: Path) -> dict[str, str]:
+    """``{submission folder: student}`` from Gradescope's ``submission_metadata.yml``, read as text:
+    the first submitter's ``:sid:`` (what an LMS matches), else ``:email:``, else ``:name:``."""
+    fields: dict[str, dict[str, str]] = {}
+    current = None
+    for line in (folder / "submission_metadata.yml").read_text(encoding="utf-8", errors="replace").splitlines():
+        key = re.match(r"^(submission_\d+):\s*$", line)
+        if key:
+            current = key.group(1)
+            fields[current] = {}
+            continue
+        field = re.match(r"^\s+-?\s*:(sid|email|name):\s*(.*?)\s*$", line)
+        if current and field:
+            value = field.group(2).strip("'\"")
+            if value:
+                fields[current].setdefault(field.group(1), value)
+    return {folder_name: next(f[k] for k in ("sid", "email", "name") if k in f)
+            for folder_name, f in fields.items() if f}
+
+
+def _in_folder(item: Path, assignment_id: str) -> list[Submission]:
+    tree = sorted(item.glob(f"*/{assignment_id}/*.ipynb"))
+    if tree:  # nbgrader layout: submitted/<student>/<assignment>/<nb>.ipynb
+        return [Submission(_safe(nb.parent.parent.name), nb) for nb in tree]
+    notebooks = _notebooks(item)
+    deep = [p for p in notebooks if len(p.relative_to(item).parts) == 3]
+    others = {p.parent.name for p in deep}
+    if deep and len(deep) == len(notebooks) and len(others) == 1:
+        raise NoSubmissions(f"{item} looks like nbgrader's submitted/ tree of assignment "
+                            f"{others.pop()!r}, not {assignment_id!r}: check --assignment")
+    found = []
+    names = _gradescope_students(item) if (item / "submission_metadata.yml").exists() else {}
+    by_student: dict[Path, list[Path]] = {}
+    for nb in notebooks:
+        parts = nb.relative_to(item).parts
+        if len(parts) == 1:
+            found.append(Submission(student_id_from(nb), nb))
+        else:
+            by_student.setdefault(item / parts[0], []).append(nb)
+    for folder, mine in sorted(by_student.items()):
+        student = _safe(names[folder.name]) if folder.name in names else _folder_student(folder.name)
+        found += [Submission(student, nb) for nb in _pick(mine, assignment_id)]
+    return found
 
 
 def discover(inputs: Iterable[Path], assignment_id: str) -> list[Submission]:
-    """Submissions from files, directories, or an nbgrader ``submitted/`` tree.
+    """Submissions from files and folders (see the module docstring for the layouts).
 
-    Sorted by student id; a duplicate id gets a numeric suffix so that no
-    submission overwrites another's results.
+    Sorted by student id; a duplicate id gets a numeric suffix so that no submission
+    overwrites another's results. Raises :class:`FileNotFoundError` for a path that does
+    not exist and :class:`NoSubmissions` when nothing is found.
     """
     found: list[Submission] = []
     for item in inputs:
         item = Path(item)
         if item.is_file():
+            if item.suffix != ".ipynb":
+                raise NoSubmissions(f"{item} is not a notebook (.ipynb)")
             found.append(Submission(student_id_from(item), item))
-            continue
-        if not item.is_dir():
-            raise FileNotFoundError(f"no such submission file or directory: {item}")
-        tree = sorted(item.glob(f"*/{assignment_id}/*.ipynb"))
-        if tree:  # nbgrader layout: submitted/<student>/<assignment>/<nb>.ipynb
-            for nb in tree:
-                found.append(Submission(_SAFE_ID.sub("_", nb.parent.parent.name), nb))
-            continue
-        for nb in sorted(item.glob("*.ipynb")):
-            found.append(Submission(student_id_from(nb), nb))
+        elif item.is_dir():
+            found += _in_folder(item, assignment_id)
+        else:
+            raise FileNotFoundError(f"no such submission file or folder: {item}")
+    if not found:
+        shown = ", ".join(str(p) for p in inputs)
+        raise NoSubmissions(f"no notebook (.ipynb) of {assignment_id!r} found in {shown}")
     found.sort(key=lambda s: (s.student_id, str(s.path)))
     unique: list[Submission] = []
     seen: dict[str, int] = {}

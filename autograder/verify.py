@@ -93,14 +93,17 @@ class GraderData:
     ``NAME_holdout(profile)`` the private ``(x, y)``.
     """
 
-    def __init__(self, private_dir: Path | None, probes: Mapping[str, Callable] | None = None) -> None:
+    def __init__(self, private_dir: Path | None, probes: Mapping[str, Callable] | None = None,
+                 language: str | None = None) -> None:
         self.private_dir = Path(private_dir) if private_dir else None
         self.probes = dict(probes or {})
+        # The notebook's language: a stand-in's class names must be the ones its kernel saw.
+        self.language = language
 
     def dataset(self, name: str, profile: str):
         if name.startswith("probe:"):
             return self._probe(name[6:])(profile)
-        return _course_dataset(name, profile)
+        return _course_dataset(name, profile, self.language)
 
     def holdout(self, name: str, profile: str):
         if name.startswith("probe:"):
@@ -114,10 +117,10 @@ class GraderData:
 
 
 @functools.lru_cache(maxsize=16)
-def _course_dataset(name: str, profile: str):
+def _course_dataset(name: str, profile: str, lang: str | None = None):
     from cnnkit.data import course_dataset
 
-    return course_dataset(name, profile)
+    return course_dataset(name, profile, lang=lang)
 
 
 @functools.lru_cache(maxsize=16)

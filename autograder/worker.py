@@ -301,6 +301,19 @@ def _static_findings(nb, num_classes) -> list[dict]:
         return [{"code": "worker.nbgrader_failed", "severity": "hint", "params": {"error": f"static: {exc}"}}]
 
 
+def _name_places(findings: list[dict], nb, cells) -> None:
+    """Each finding says where it is as the student sees it: the cell's exercise and title."""
+    try:
+        from .rootcause import cell_places
+
+        places = cell_places(nb, {c.grade_id: c.title for c in cells})
+    except Exception:
+        return
+    for finding in findings:
+        if finding.get("cell_index") in places:
+            finding["place"] = places[finding["cell_index"]]
+
+
 def _new_result(job: Job) -> SubmissionResult:
     from .kernel import isolation
 
@@ -342,6 +355,7 @@ def grade(job: Job) -> SubmissionResult:
         result.messages.append(Message("worker.not_assignment", {"assignment": job.assignment}))
         return finish(result, cells, started)
     result.findings = _static_findings(nb, assignment.manifest.classes(job.profile))
+    _name_places(result.findings, nb, cells)
     master = Course(Path(job.course_root), job.assignment)
     release_nb = nbformat.read(str(master.release_notebook), as_version=4)
     result.messages += [Message(f"worker.{code}", {"cell": grade_id}) for code, grade_id in locked_changes(nb, release_nb)]
@@ -465,9 +479,9 @@ def grader_data(assignment):
     """The grader's data for an assignment, shared by the jobs of this process."""
     from .verify import GraderData
 
-    key = (str(assignment.private_data), str(assignment.folder))
+    key = (str(assignment.private_data), str(assignment.folder), assignment.manifest.language)
     if key not in _GRADER_DATA:
-        _GRADER_DATA[key] = GraderData(assignment.private_data, assignment.probes)
+        _GRADER_DATA[key] = GraderData(assignment.private_data, assignment.probes, assignment.manifest.language)
     return _GRADER_DATA[key]
 
 

@@ -113,7 +113,7 @@ def controls(assignment, profile: str, artifacts: Path, key: str, epochs: int) -
     keras = import_keras()
     spec = assignment.manifest.checks[key]
     ctx = GraderContext(profile, assignment.manifest, artifacts_dir=artifacts,
-                        data=GraderData(assignment.private_data, assignment.probes))
+                        data=GraderData(assignment.private_data, assignment.probes, assignment.manifest.language))
     x_hold, y_hold = select(ctx, spec, "holdout")
     x_hold = model_inputs(x_hold, spec)
     trained = load(key, "model", artifacts)

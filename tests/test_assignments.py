@@ -8,6 +8,7 @@ grader: solutions must pass every autograded test, blanks none, hidden tests inc
 from __future__ import annotations
 
 import ast
+import html
 import json
 import re
 import shutil
@@ -135,6 +136,18 @@ def test_a_seventh_assignment_is_its_folder(tmp_path):
 CORPUS = REPO / "tests" / "corpus"
 
 
+def _printed(notebook: Path) -> str:
+    """Everything the kernel printed as text in a graded notebook (streams and text results)."""
+    if not notebook.exists():
+        return ""
+    texts = []
+    for cell in nbformat.read(str(notebook), as_version=4).cells:
+        for output in cell.get("outputs", []):
+            texts.append(output.get("text", "") if output.get("output_type") == "stream"
+                         else (output.get("data") or {}).get("text/plain", ""))
+    return "\n".join(texts)
+
+
 def corpus_students(assignment) -> dict[str, dict[str, str]]:
     """``student → answers`` of the corpus (``tests/corpus/ID/<student>.py``): submissions written the
     way students write, each graded with the solutions and checked against ``expected.toml``."""
@@ -172,7 +185,8 @@ def graded(tmp_path_factory):
         grade_batch([subs], BatchOptions(assignment=assignment, out_dir=out, profile="smoke", jobs=2, lang="es",
                                          solutions_dir=SOLUTIONS), pool=pool)
         return {s: {**json.loads((out / s / "grading.json").read_text()),
-                    "feedback_html": (out / s / "feedback.html").read_text(encoding="utf-8")}
+                    "feedback_html": (out / s / "feedback.html").read_text(encoding="utf-8"),
+                    "outputs": _printed(out / s / f"{s}.autograded.ipynb")}
                 for s in ("solution", "blank", *students)}
 
     with WorkerPool(2, 1, root / "workers") as pool, ThreadPoolExecutor(len(IDS)) as executor:
@@ -328,9 +342,30 @@ def test_corpus_submission_gets_its_score_causes_and_hints(graded, assignment, s
             raise AssertionError(f"expected.toml: unknown reason {why!r}")
         rendered = messages.render(first["code"], "es", **first["params"]) if first else \
             messages.render(check_failures[0]["code"], "es", **check_failures[0]["params"])
-        assert rendered in result["feedback_html"] or rendered.split("`")[0] in result["feedback_html"]
+        page = html.unescape(result["feedback_html"])
+        assert rendered in page or rendered.split("`")[0] in page, rendered
     for grade_id, fix in expect.get("fixes", {}).items():   # the fix the cause gives, by its hint code
         assert fix in _message_codes(tests[grade_id]["messages"][0]), (grade_id, tests[grade_id]["messages"][0])
+    # hints name the cell as the student sees it (its exercise and title), never by a number
+    located = [f for f in result["findings"] if f.get("cell_index") is not None]
+    assert all(f.get("place") for f in located), located
+    assert not re.search(r"celda \d", result["feedback_html"])
+    if located:
+        assert f"celda «{located[0]['place']}»" in html.unescape(result["feedback_html"])
     hints = {f["code"] for f in result["findings"]} | {k.get("code") for k in result["keras2"]}
     assert set(expect.get("hints", [])) <= hints, sorted(hints)
     assert not set(expect.get("no_hints", [])) & hints, sorted(hints)
+
+
+# cnnkit's own English, as it printed it before the catalogue took over (Keras' and scikit-learn's
+# output — "Epoch 1/2", "Total params", the classification report — is the libraries', not ours).
+CNNKIT_ENGLISH = ("stand-in", "shipped with cnnkit", "images per class", "the grader", "not real images",
+                  "profile=", "· seed=", "red circle", "green square", "filled ", "outline ", " classes,")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", IDS)
+def test_a_spanish_notebook_prints_in_spanish(graded, assignment):
+    printed = graded[assignment]["solution"]["outputs"]
+    assert "perfil=" in printed                      # the setup line, at least, was printed
+    assert not [phrase for phrase in CNNKIT_ENGLISH if phrase in printed]

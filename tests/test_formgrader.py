@@ -167,3 +167,35 @@ def test_a_rerun_keeps_the_manual_grades_entered_in_the_course(shards):
         warnings.simplefilter("ignore")
         assert gb.find_grade("why", "tiny", "tiny", "bea").manual_score == 1.0
         assert gb.find_submission("tiny", "bea").score == AUTO_POINTS + 1.0
+
+
+def test_the_cli_prints_a_line_per_submission_and_a_rerun_in_english_rewrites_the_feedback(shards):
+    """Off a terminal (CI, Slurm logs) one line per finished submission; `--lang en` on a graded
+    folder gives English feedback without regrading."""
+    merged, outs, solutions = shards
+    feedback = outs[0] / "ana" / "feedback.html"
+    assert 'lang="es"' in feedback.read_text(encoding="utf-8")
+    before = (outs[0] / "ana" / "grading.json").read_bytes()
+    done = subprocess.run([sys.executable, "-m", "autograder.cli", "grade", "--assignment", "tiny", "--out",
+                           str(outs[0]), "--solutions", str(solutions), "--profile", "smoke", "--lang", "en",
+                           str(merged.parent / "subs-ana")], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "grading tiny: 1 submission(s)" in done.stdout
+    assert "[1/1] ana  8/8  ok (already graded)" in done.stdout
+    assert 'lang="en"' in feedback.read_text(encoding="utf-8")
+    assert (outs[0] / "ana" / "grading.json").read_bytes() == before      # not regraded
+
+
+def test_the_cli_refuses_bad_arguments_and_empty_folders_with_a_message(tmp_path):
+    def cnnkit(*args):
+        return subprocess.run([sys.executable, "-m", "autograder.cli", *args], capture_output=True, text=True,
+                              timeout=300)
+
+    (tmp_path / "empty").mkdir()
+    for args, says in ((["--jobs", "0", str(tmp_path)], "must be greater than 0"),
+                       (["--memory-mb", "lots", str(tmp_path)], "expected a number"),
+                       ([str(tmp_path / "empty")], "no notebook (.ipynb) of 'vgg19_blocks' found"),
+                       ([str(tmp_path / "missing.ipynb")], "no such submission file or folder")):
+        done = cnnkit("grade", "--assignment", "vgg19_blocks", "--out", str(tmp_path / "out"), *args)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert says in done.stderr, (args, done.stderr)

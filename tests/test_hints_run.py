@@ -34,6 +34,11 @@ CASES = [
      "assert tuple(_.kernel_size) == (3, 3) and tuple(_.strides) == (1, 1)"),
     ("layer = keras.layers.Dense(3, input_shape=(5,))", "static.input_shape_argument", "", "assert _.shape == (None, 5)"),
     ("n = int(input('n: '))", "static.input_call", "", "assert n == 5"),
+    # ImageDataGenerator: the first layer the hint names, applied to a batch of images
+    ("from keras.preprocessing.image import ImageDataGenerator", "static.image_data_generator#1", "",
+     "assert _('horizontal')(np.zeros((2, 8, 8, 3), 'float32')).shape == (2, 8, 8, 3)"),
+    ("from tensorflow.keras.preprocessing.image import ImageDataGenerator", "static.image_data_generator_legacy#1",
+     "", "assert _('horizontal')(np.zeros((2, 8, 8, 3), 'float32'), training=True).shape == (2, 8, 8, 3)"),
     ("opt = keras.optimizers.Adam(1e-3)\nfirst = keras.Sequential([layers.Dense(3)])\nfirst.compile(opt, 'mse')\n"
      "model.compile(opt, 'sparse_categorical_crossentropy')", "static.shared_optimizer",
      'loss="sparse_categorical_crossentropy"', "model.fit(x, np.array([0, 1, 2, 0]), epochs=1, verbose=0)"),
