@@ -22,6 +22,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 from pathlib import Path
 from typing import Iterable
 
@@ -154,25 +155,168 @@ def hints(result: SubmissionResult, lang: str) -> list[dict]:
     return out
 
 
-def gradescope_results(result: SubmissionResult, lang: str, hidden_lines: Iterable[str] = ()) -> dict:
-    """The Gradescope ``results.json`` document for one graded submission."""
-    tests = []
+messages.register({
+    "ui.gs_score": {"es": "**Puntuación automática: {score:g} / {max_score:g}**",
+                    "en": "**Autograded score: {score:g} / {max_score:g}**"},
+    "ui.gs_pending": {"es": "{name} · {points:g} pt · pendiente de corrección manual",
+                      "en": "{name} · {points:g} pt · awaiting manual grading"},
+    "ui.gs_withheld": {
+        "es": "{count} comprobación(es) ocultas no se superaron; lo que esperan no se muestra.",
+        "en": "{count} hidden check(s) did not pass; what they expect is not shown.",
+    },
+    "ui.gs_accuracy": {"es": "Exactitud ({key})", "en": "Accuracy ({key})"},
+})
+
+_MD_FORMAT = "md"
+_SEVERITY_MARK = {"error": "⛔", "warning": "⚠️", "hint": "💡"}
+_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)", re.DOTALL)
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
+
+
+def _md_escape(text: str) -> str:
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _md(text: str) -> str:
+    """A rendered message as Markdown: its `code spans` kept, every other Markdown or HTML
+    character escaped (student values and kernel text are never markup), lines kept apart."""
+    out, pos = [], 0
+    for match in _CODE_SPAN.finditer(text):
+        out += [_md_escape(text[pos:match.start()]), match.group(0)]
+        pos = match.end()
+    out.append(_md_escape(text[pos:]))
+    return "  \n  ".join("".join(out).strip().splitlines())
+
+
+def _md_code(text: str) -> str:
+    """``text`` as one inline code span (a fence longer than any backtick run inside it)."""
+    text = " ".join(text.split())
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _exercise(title: str) -> str | None:
+    """The exercise a test belongs to: its title's prefix before `` · `` ("Ej. 2a · ..." → "Ej. 2a")."""
+    head, sep, _ = title.partition(" · ")
+    return (head.strip() or None) if sep else None
+
+
+def _test_numbers(tests: list[TestOutcome]) -> list[str]:
+    """Gradescope numbers: ``exercise.k`` in the order exercises first appear ("1.1", "1.2", "2.1");
+    a test that names no exercise is a number of its own ("3"), so with none they are sequential."""
+    groups: dict[object, int] = {}
+    counts: dict[int, int] = {}
+    numbers = []
+    for i, test in enumerate(tests):
+        exercise = _exercise(test.name)
+        group = groups.setdefault(exercise or ("", i), len(groups) + 1)
+        counts[group] = counts.get(group, 0) + 1
+        numbers.append(f"{group}.{counts[group]}" if exercise else str(group))
+    return numbers
+
+
+def _is_hidden_check(test: TestOutcome, key: str, hidden_lines: list[str]) -> bool:
+    """Whether a check belongs to the hidden part of its test: its failures and notes name
+    expected values and thresholds that only the instructor manifest holds. Without the hidden
+    lines every check of a hidden test counts as hidden."""
+    if not test.hidden:
+        return False
+    if not hidden_lines:
+        return True
+    return any(f"'{key}'" in line or f'"{key}"' in line for line in hidden_lines)
+
+
+def _test_markdown(test: TestOutcome, lang: str, hidden_lines: list[str]) -> tuple[str, list[str]]:
+    """``(output, withheld)``: a test's feedback as a Markdown list, and the texts of its hidden
+    checks' failures and notes (kept out of the output: they would turn a hidden test into an
+    oracle of its expected values over resubmissions)."""
+    items = [_md(redact(render(m, lang), hidden_lines)) for m in test.messages]
+    notes, withheld, hidden_failed = [], [], 0
+    for check in test.checks:
+        failures = [render(m, lang) for m in check.failures]
+        check_notes = [render(m, lang) for m in check.notes]
+        if _is_hidden_check(test, check.key, hidden_lines):
+            withheld += failures + check_notes
+            hidden_failed += not check.passed
+            continue
+        items += [_md(text) for text in failures]
+        notes += [_md(text) for text in check_notes]
+    if hidden_failed:
+        items.append(_md(render(Message("ui.gs_withheld", {"count": hidden_failed}), lang)))
+    if test.status != "passed":
+        items += [_md(render(Message("ui.kernel_error", {"text": _md_code(redact(e, hidden_lines))}), lang))
+                  for e in test.kernel_errors]
+    if test.status == "passed" and not items:
+        items.append("✓ " + _md(render(Message("test.passed"), lang)))
+    lines = [f"- {item}" for item in dict.fromkeys(items)] + [f"- *{note}*" for note in dict.fromkeys(notes)]
+    return "\n".join(lines), list(dict.fromkeys(withheld))
+
+
+def _summary_markdown(result: SubmissionResult, lang: str) -> str:
+    """The submission's Markdown: score, banners, hints on the code, pending written answers, sandbox."""
+    parts = [render(Message("ui.gs_score", {"score": result.score, "max_score": result.max_score}), lang)]
+    parts += [f"> {_md(text)}" for text in banners(result, lang)]
+    found = hints(result, lang)
+    if found:
+        rows = [f"- {_SEVERITY_MARK.get(h['severity'], '💡')} " + (f"*{_md(h['where'])}* · " if h["where"] else "")
+                + _md(h["text"]) for h in found]
+        parts.append(f"#### {_md(render(Message('ui.hints'), lang))}\n\n" + "\n".join(rows))
+    manual = [t for t in result.tests if t.kind == "manual"]
+    if manual:
+        rows = [f"- {_md(render(Message('ui.gs_pending', {'name': t.name, 'points': t.max_score}), lang))}"
+                for t in manual]
+        parts.append(f"#### {_md(render(Message('ui.written'), lang))}\n\n" + "\n".join(rows))
+    sandbox = render(Message(result.sandbox.code, result.sandbox.params), lang)
+    if sandbox.strip():
+        parts.append(f"*{_md(sandbox)}*")
+    return "\n\n".join(parts)
+
+
+def _leaderboard(result: SubmissionResult, lang: str) -> list[dict]:
+    """One column per accuracy check that measured the model (its ``accuracy`` detail, measured by
+    the grader on its own images), higher first."""
+    board = {}
     for test in result.autograded:
-        lines, notes = test_lines(test, lang, hidden_lines)
-        if not lines and not notes and test.status == "passed":
-            lines = [render(Message("test.passed"), lang)]
+        for check in test.checks:
+            value = check.details.get("accuracy")
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and "threshold" in check.details:
+                name = render(Message("ui.gs_accuracy", {"key": check.key}), lang)
+                board.setdefault(name, {"name": name, "value": round(float(value), 4), "order": "desc"})
+    return list(board.values())
+
+
+def gradescope_results(result: SubmissionResult, lang: str, hidden_lines: Iterable[str] = ()) -> dict:
+    """The Gradescope ``results.json`` document for one graded submission.
+
+    Markdown throughout (``output_format``/``test_output_format`` ``"md"``); one test per
+    autograded cell, numbered by exercise and tagged with it; written answers pending manual
+    grading listed in ``output``. Every test is ``visible``, so students see their total at once
+    (any test hidden until published would hide it): hidden tests' code is never in any output,
+    and what their hidden checks expected is kept out of the output (``extra_data.withheld``,
+    for instructors). A ``leaderboard`` holds the grader's accuracy where the assignment checks one.
+    """
+    hidden_lines = list(hidden_lines)
+    tests = []
+    autograded = result.autograded
+    for test, number in zip(autograded, _test_numbers(autograded)):
+        output, withheld = _test_markdown(test, lang, hidden_lines)
+        exercise = _exercise(test.name)
         tests.append({
-            "name": test.name, "score": float(test.score or 0.0), "max_score": float(test.max_score),
-            "status": "passed" if test.status == "passed" else "failed",
-            "output": "\n".join(lines + notes),
-            # Hidden tests' results are released with the grades, never their code.
-            "visibility": "after_published" if test.hidden else "visible",
+            "name": test.name, "number": number, "score": float(test.score or 0.0),
+            "max_score": float(test.max_score), "status": "passed" if test.status == "passed" else "failed",
+            "output": output, "output_format": _MD_FORMAT, "tags": [exercise] if exercise else [],
+            "visibility": "visible",
+            "extra_data": {"grade_id": test.grade_id, "status": test.status, "hidden": test.hidden,
+                           "withheld": withheld},
         })
     pending = [{"name": t.name, "max_score": float(t.max_score)} for t in result.tests if t.kind == "manual"]
-    return {
+    document = {
         "score": result.score,
         "execution_time": float(result.timings.get("total", 0.0)),
-        "output": "\n".join(banners(result, lang)),
+        "output": _summary_markdown(result, lang),
+        "output_format": _MD_FORMAT,
+        "test_output_format": _MD_FORMAT,
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": tests,
@@ -184,6 +328,10 @@ def gradescope_results(result: SubmissionResult, lang: str, hidden_lines: Iterab
             "sandbox": render(Message(result.sandbox.code, result.sandbox.params), lang),
         },
     }
+    board = _leaderboard(result, lang)
+    if board:
+        document["leaderboard"] = board
+    return document
 
 
 def strip_hidden(nb, hidden_lines: Iterable[str] = (), lang: str = "es"):
