@@ -140,7 +140,11 @@ def hints(result: SubmissionResult, lang: str) -> list[dict]:
             continue
         seen.add(text)
         where = ""
-        if finding.get("cell_index") is not None:
+        if finding.get("place"):         # the exercise and title: Jupyter shows no cell numbers
+            where = render(Message("ui.cell_place", {"place": finding["place"]}), lang)
+            if finding.get("line"):
+                where += ", " + render(Message("ui.line", {"line": finding["line"]}), lang)
+        elif finding.get("cell_index") is not None:
             where = render(Message("ui.cell", {"index": finding["cell_index"] + 1}), lang)
             if finding.get("line"):
                 where += ", " + render(Message("ui.line", {"line": finding["line"]}), lang)
