@@ -5,6 +5,7 @@
     cnnkit grade --assignment ID --out DIR [--profile smoke|full] [--jobs N] SUBMISSION...
     cnnkit check NOTEBOOK            a student's self-check: static hints + visible tests
     cnnkit merge --out DIR SHARD_DIR...
+    cnnkit lms-export --format canvas|moodle --out FILE GRADING_DIR   final grades for the LMS
     cnnkit gradescope --assignment ID --out autograder.zip [--profile smoke|full] [--lang es|en]
     cnnkit nbgrader-config           print an nbgrader_config.py for courses that use stock nbgrader
 
@@ -94,6 +95,17 @@ def _cmd_gradescope(args) -> int:
     return 0
 
 
+def _cmd_lms_export(args) -> int:
+    from .lms import write_export
+
+    path, grades = write_export(Path(args.grading), args.format, Path(args.out), args.assignment)
+    pending = sum(1 for g in grades if g.pending)
+    print(f"wrote {path}: {len(grades)} student(s) for {args.format}"
+          + (f"; {pending} with written answers not graded yet (cd {Path(args.grading) / 'nbgrader'} "
+             "and grade them in formgrader)" if pending else ""))
+    return 0
+
+
 def _cmd_demo(args) -> int:
     from .demo import run_demo
 
@@ -172,6 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--lang", choices=("es", "en"), default=None)
     check.add_argument("--cell-timeout", type=int, default=300)
     check.set_defaults(func=_cmd_check)
+
+    lms = sub.add_parser("lms-export", help="final grades (auto + manual) as the CSV Canvas or Moodle imports")
+    lms.add_argument("grading", help="the output folder of cnnkit grade (or merge)")
+    lms.add_argument("--format", choices=("canvas", "moodle"), required=True)
+    lms.add_argument("--out", required=True, help="CSV file to write")
+    lms.add_argument("--assignment", default=None, help="only this assignment's results (default: all)")
+    lms.set_defaults(func=_cmd_lms_export)
 
     merge = sub.add_parser("merge", help="join the results of several --shard runs")
     merge.add_argument("shards", nargs="+")

@@ -199,3 +199,39 @@ def test_the_cli_refuses_bad_arguments_and_empty_folders_with_a_message(tmp_path
         done = cnnkit("grade", "--assignment", "vgg19_blocks", "--out", str(tmp_path / "out"), *args)
         assert done.returncode == 2, (args, done.stdout, done.stderr)
         assert says in done.stderr, (args, done.stderr)
+
+
+def test_final_grades_export_in_the_formats_canvas_and_moodle_import(shards, tmp_path):
+    """After formgrader (ana's written answer got 0.5 above), the LMS files hold auto + manual totals."""
+    merged, _, _ = shards
+    import warnings
+
+    from nbgrader.api import Gradebook
+
+    with warnings.catch_warnings(), Gradebook(f"sqlite:///{merged / 'nbgrader' / 'gradebook.db'}", "cnnkit") as gb:
+        warnings.simplefilter("ignore")
+        gb.find_grade("why", "tiny", "tiny", "ana").manual_score = 0.5      # as formgrader would store it
+        gb.db.commit()
+    for fmt in ("canvas", "moodle"):
+        out = tmp_path / f"{fmt}.csv"
+        done = subprocess.run([sys.executable, "-m", "autograder.cli", "lms-export", "--format", fmt, "--out", str(out),
+                               str(merged)], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert "1 with written answers not graded yet" in done.stdout          # bea's
+        rows = list(csv.reader(out.open(encoding="utf-8")))
+        if fmt == "canvas":
+            assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "tiny (9)"]
+            assert rows[1][0].strip() == "Points Possible" and rows[1][-1] == "9"
+            assert {r[0]: r[-1] for r in rows[2:]} == {"ana": "8.5", "bea": "8"}
+        else:
+            assert rows[0] == ["Identifier", "Full name", "Grade", "Maximum grade"]
+            assert {r[1]: (r[2], r[3]) for r in rows[1:]} == {"ana": ("8.5", "9"), "bea": ("8", "9")}
+
+
+def test_lms_ids_come_from_the_lms_export_names():
+    from autograder.lms import FinalGrade, export_csv
+
+    grades = [FinalGrade("García_López_Ana_1234", "García López Ana", "1234", 7.0, 9.0, 0.0)]
+    moodle = export_csv(grades, "moodle", "vgg19_blocks")
+    assert "Participant 1234,García López Ana,7,9" in moodle
+    assert "García López Ana,1234,,,,7" in export_csv(grades, "canvas", "vgg19_blocks")
