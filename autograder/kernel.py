@@ -162,7 +162,11 @@ class KernelSandbox:
                "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1", "PYTHONNOUSERSITE": "1",
                "TMPDIR": "/tmp" if isolation().sandboxed else str(self.scratch / ".tmp"),
                "IPYTHONDIR": str(self.scratch / ".ipython"), "MPLCONFIGDIR": str(self.scratch / ".matplotlib"),
-               "KERAS_HOME": str(self.scratch / ".keras"), "CNNKIT_CACHE_DIR": str(self.scratch / ".cache")}
+               "KERAS_HOME": str(self.scratch / ".keras"), "CNNKIT_CACHE_DIR": str(self.scratch / ".cache"),
+               # IPython's inline backend, as in Jupyter: plt.show() and figures left open at the end
+               # of a cell become image/png outputs of the graded notebook, for the feedback only (a
+               # figure is judged from its exported summary). Never the worker's Agg.
+               "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
         env.update(self.env or {})
         return env
 

@@ -370,16 +370,107 @@ def strip_hidden(nb, hidden_lines: Iterable[str] = (), lang: str = "es"):
     return nb
 
 
+# What the notebook's HTML may hold (autograder.report.clean_html): the markup that Markdown and
+# nbconvert's rendering of it produce. Anything else a student or a kernel wrote stays text:
+# <script>, <style>, <iframe>, <form>, event handlers, javascript: and data: links are escaped or
+# dropped; images only as data URLs of image types (no request leaves the page).
+SAFE_TAGS = frozenset({
+    "a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "dd", "del", "details", "div",
+    "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd",
+    "li", "mark", "ol", "p", "pre", "q", "s", "samp", "small", "span", "strike", "strong", "sub", "summary",
+    "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "tt", "u", "ul", "var",
+})
+_SAFE_CSS = ("text-align", "vertical-align", "color", "background-color", "font-weight", "font-style",
+             "text-decoration", "white-space", "width", "height", "max-width")
+_URL_NOISE = re.compile(r"[\x00-\x20\x7f-\xa0]+")
+_IMAGE_URL = re.compile(r"data:image/(png|jpeg|gif|webp|svg\+xml);base64,[A-Za-z0-9+/]+=*\Z")
+_BASE64 = re.compile(r"[A-Za-z0-9+/=\s]*")        # fullmatch: one class, linear on any input
+# Figures kept in the feedback, all of a notebook's together (base64 characters): the six
+# solutions' figures take 0.3-0.6 MB; past this a figure is replaced by a one-line notice.
+FEEDBACK_IMAGE_CHARS = 8_000_000
+_IMAGE_MIMES = ("image/png", "image/jpeg")
+
+messages.register({
+    "report.figure_omitted": {
+        "es": "[figura omitida: las figuras de este cuaderno superan {limit_mb:g} MB]",
+        "en": "[figure omitted: this notebook's figures exceed {limit_mb:g} MB]",
+    },
+})
+
+
+def _safe_attribute(tag: str, name: str, value: str) -> bool:
+    url = _URL_NOISE.sub("", value).lower()
+    if name in ("class", "id", "title"):
+        return True
+    if tag == "a":
+        return name == "href" and not url.startswith("data:")    # bleach then allows http(s), mailto only
+    if tag == "img":
+        if name == "src":
+            return bool(_IMAGE_URL.match(_URL_NOISE.sub("", value)))
+        return name in ("alt", "width", "height")
+    if tag in ("td", "th"):
+        return name in ("colspan", "rowspan", "align", "style")
+    if tag in ("ol", "li"):
+        return name in ("start", "value")
+    return name == "style" and tag in ("span", "div", "p", "table", "tr")
+
+
+def clean_html(html_text) -> str:
+    """``html_text`` with only :data:`SAFE_TAGS` and safe attributes left as markup (bleach, the
+    sanitiser nbconvert uses, with an allowlist that covers what Markdown renders): every other tag
+    is shown escaped, as the text the student wrote."""
+    import bleach
+    from bleach.css_sanitizer import CSSSanitizer
+
+    text = html_text.decode() if isinstance(html_text, bytes) else str(html_text)
+    return bleach.clean(text, tags=SAFE_TAGS, attributes=_safe_attribute, protocols=["http", "https", "mailto", "data"],
+                        css_sanitizer=CSSSanitizer(allowed_css_properties=_SAFE_CSS), strip=False,
+                        strip_comments=True)
+
+
+def embeddable_images(nb, lang: str = "es", budget: int = FEEDBACK_IMAGE_CHARS):
+    """The notebook with its images fit to embed: PNG/JPEG outputs that are base64 text only (a
+    kernel can put anything in an output), no file references in their metadata, and at most
+    ``budget`` characters of them in all (later ones replaced by a notice)."""
+    nb = copy.deepcopy(nb)
+    used = 0
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data, metadata = output.get("data"), output.get("metadata")
+            if not isinstance(data, dict):
+                continue
+            if isinstance(metadata, dict):
+                metadata.pop("filenames", None)
+            for mime in _IMAGE_MIMES:
+                if mime not in data:
+                    continue
+                value = data[mime]
+                if not isinstance(value, str) or not _BASE64.fullmatch(value):
+                    del data[mime]
+                elif used + len(value) > budget:
+                    del data[mime]
+                    data["text/plain"] = render(Message("report.figure_omitted", {"limit_mb": budget / 1e6}), lang)
+                else:
+                    used += len(value)
+    return nb
+
+
 def notebook_html(autograded: Path | None, hidden_lines: Iterable[str] = (), lang: str = "es") -> str:
-    """The graded notebook as an HTML fragment (nbconvert's basic template, sanitised)."""
+    """The graded notebook as an HTML fragment: nbconvert's basic template with its sanitising on
+    (no JavaScript or widget output is written; Markdown cells, HTML and Markdown outputs go
+    through :func:`clean_html` once), headings and tables rendered, figures embedded as data URLs."""
     if autograded is None or not Path(autograded).exists():
         return ""
     import nbformat
     from nbconvert import HTMLExporter
 
     nb = strip_hidden(nbformat.read(str(autograded), as_version=4), hidden_lines, lang)
-    exporter = HTMLExporter(template_name="basic")
+    nb = embeddable_images(nb, lang)
+    # nbconvert's own clean_html allows a dozen inline tags, so it escaped the headings, paragraphs
+    # and tables its Markdown rendering had just produced: the template's filter is replaced.
+    exporter = HTMLExporter(template_name="basic", filters={"clean_html": clean_html})
     exporter.sanitize_html = True  # student outputs may carry HTML/JS
+    exporter.embed_images = False  # Markdown image paths are never read from the grader's disk
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
     body, _ = exporter.from_notebook_node(nb)
