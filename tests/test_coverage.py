@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 COVERAGE = REPO / "docs" / "COVERAGE.md"
 SEEDS = REPO.parent / "shared" / "seeds"
 # Seeds audited item by item; the others are listed as pending in the document.
-AUDITED = {"000"}
+AUDITED = {"000", "004"}
 
 
 def rows() -> list[dict]:
@@ -40,18 +40,20 @@ def test_every_listed_cell_is_a_graded_cell_of_its_notebook():
 
 
 def seed_items(seed: str) -> set[str]:
-    """``1a``, ``2e``…: the lettered items under each "Ejercicio N" heading of the seed."""
+    """``1a``, ``2e``…: the lettered items under each "Ejercicio N" heading of the seed; an
+    exercise without lettered items is one item, ``N``."""
     [path] = SEEDS.glob(f"{seed}_*.txt")
-    items, exercise = set(), None
+    items, exercises, exercise = set(), set(), None
     for line in path.read_text(encoding="utf-8").splitlines():
-        heading = re.match(r"^#+\s*Ejercicio\s+(\d+)", line)
+        heading = re.match(r"^(?:#+\s*)?Ejercicio\s+(\d+)\b", line.strip())
         if heading:
             exercise = heading.group(1)
+            exercises.add(exercise)
             continue
         item = re.match(r"^-\s*([a-z])\)", line.strip())
         if exercise and item:
             items.add(f"{exercise}{item.group(1)}")
-    return items
+    return items | {e for e in exercises if not any(i[:-1] == e for i in items)}
 
 
 def test_every_item_of_an_audited_seed_has_a_row():
