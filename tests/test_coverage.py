@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 COVERAGE = REPO / "docs" / "COVERAGE.md"
 SEEDS = REPO.parent / "shared" / "seeds"
 # Seeds audited item by item; the others are listed as pending in the document.
-AUDITED = {"000", "004"}
+AUDITED = {"000", "003", "004"}
 
 
 def rows() -> list[dict]:
@@ -45,7 +45,7 @@ def seed_items(seed: str) -> set[str]:
     [path] = SEEDS.glob(f"{seed}_*.txt")
     items, exercises, exercise = set(), set(), None
     for line in path.read_text(encoding="utf-8").splitlines():
-        heading = re.match(r"^(?:#+\s*)?Ejercicio\s+(\d+)\b", line.strip())
+        heading = re.match(r"^(?:#+\s*)?(?:[\d.]+\s+)?Ejercicio\s+(\d+)\b", line.strip())
         if heading:
             exercise = heading.group(1)
             exercises.add(exercise)
