@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 COVERAGE = REPO / "docs" / "COVERAGE.md"
 SEEDS = REPO.parent / "shared" / "seeds"
 # Seeds audited item by item; the others are listed as pending in the document.
-AUDITED = {"000", "003", "004"}
+AUDITED = {"000", "001", "003", "004"}
 
 
 def rows() -> list[dict]:
@@ -40,12 +40,12 @@ def test_every_listed_cell_is_a_graded_cell_of_its_notebook():
 
 
 def seed_items(seed: str) -> set[str]:
-    """``1a``, ``2e``…: the lettered items under each "Ejercicio N" heading of the seed; an
+    """``1a``, ``2e``…: the lettered items under each "Ejercicio N" or "Actividad N" heading of the seed; an
     exercise without lettered items is one item, ``N``."""
     [path] = SEEDS.glob(f"{seed}_*.txt")
     items, exercises, exercise = set(), set(), None
     for line in path.read_text(encoding="utf-8").splitlines():
-        heading = re.match(r"^(?:#+\s*)?(?:[\d.]+\s+)?Ejercicio\s+(\d+)\b", line.strip())
+        heading = re.match(r"^(?:#+\s*)?(?:\*\*)?(?:[\d.]+\s+)?(?:Ejercicio|Actividad)\s+(\d+)\b", line.strip())
         if heading:
             exercise = heading.group(1)
             exercises.add(exercise)
