@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 COVERAGE = REPO / "docs" / "COVERAGE.md"
 SEEDS = REPO.parent / "shared" / "seeds"
 # Seeds audited item by item; the others are listed as pending in the document.
-AUDITED = {"000", "001", "003", "004"}
+AUDITED = {"000", "001", "002", "003", "004"}
 
 
 def rows() -> list[dict]:
@@ -40,20 +40,40 @@ def test_every_listed_cell_is_a_graded_cell_of_its_notebook():
 
 
 def seed_items(seed: str) -> set[str]:
-    """``1a``, ``2e``…: the lettered items under each "Ejercicio N" or "Actividad N" heading of the seed; an
-    exercise without lettered items is one item, ``N``."""
+    """The numbered items of a seed, as the coverage table names them: ``1a`` for a lettered item
+    under "Ejercicio 1" / "Actividad 1"; ``1.2`` and ``3.1A`` for "2.-" and "A.-" under "Apartado N"
+    (seed 002's style); ``B1`` for "Bonus.1"; an exercise without items is one item, ``N``."""
     [path] = SEEDS.glob(f"{seed}_*.txt")
-    items, exercises, exercise = set(), set(), None
-    for line in path.read_text(encoding="utf-8").splitlines():
-        heading = re.match(r"^(?:#+\s*)?(?:\*\*)?(?:[\d.]+\s+)?(?:Ejercicio|Actividad)\s+(\d+)\b", line.strip())
+    items, exercises, exercise, number = set(), set(), None, None
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        heading = re.match(r"^(?:#+\s*)?(?:\*\*)?(?:[\d.]+\s+)?(?:Ejercicio|Actividad|Apartado)\s+(\d+)\b", line)
         if heading:
-            exercise = heading.group(1)
+            exercise, number = heading.group(1), None
             exercises.add(exercise)
             continue
-        item = re.match(r"^-\s*([a-z])\)", line.strip())
-        if exercise and item:
-            items.add(f"{exercise}{item.group(1)}")
-    return items | {e for e in exercises if not any(i[:-1] == e for i in items)}
+        bonus = re.match(r"^Bonus\.(\d+)", line)
+        if bonus:
+            items.add(f"B{bonus.group(1)}")
+            continue
+        if not exercise:
+            continue
+        lettered = re.match(r"^-\s*([a-z])\)", line)
+        numbered = re.match(r"^-?\s*(\d)\.-", line)
+        capital = re.match(r"^([A-Z])\.-", line)
+        if lettered:
+            items.add(f"{exercise}{lettered.group(1)}")
+        elif numbered:
+            number = numbered.group(1)
+            items.add(f"{exercise}.{number}")
+        elif capital and number:
+            items.discard(f"{exercise}.{number}")       # 3.1 is split into 3.1A and 3.1B
+            items.add(f"{exercise}.{number}{capital.group(1)}")
+
+    def has_items(e: str) -> bool:
+        return any(re.match(rf"^{e}(?:[a-z]|\.)", i) for i in items)
+
+    return items | {e for e in exercises if not has_items(e)}
 
 
 def test_every_item_of_an_audited_seed_has_a_row():
