@@ -58,6 +58,8 @@ conv_formula_5x5 = [conv_params(32, 5, 3), conv_params(32, 5, 32), conv_params(6
 conv_summary_5x5 = [l.count_params() for l in model_5x5.layers if "conv" in l.name]
 more_params = "3x3" if model_3x3.count_params() > model_5x5.count_params() else "5x5"
 more_conv_params = "3x3" if sum(conv_summary_3x3) > sum(conv_summary_5x5) else "5x5"
+hits_5x5 = cm_5x5.diagonal() / cm_5x5.sum(axis=1)
+best_class_5x5, worst_class_5x5 = class_names[int(hits_5x5.argmax())], class_names[int(hits_5x5.argmin())]
 data["5x5"] = test_accuracy_5x5
 
 # %% answer: model_best
