@@ -236,13 +236,11 @@ class GradebookExport:
         root.mkdir(parents=True, exist_ok=True)
         stamp = root / "cnnkit-gradebook.json"
         digest = sha256_of(master.source_notebook)
-        if self.course.db_path.exists():
-            same = stamp.exists() and json.loads(stamp.read_text()).get(master.assignment_id) == digest
-            if not same:
-                self.course.db_path.rename(root / f"gradebook.db.{time.strftime('%Y%m%d-%H%M%S')}.bak")
+        known = json.loads(stamp.read_text()) if stamp.exists() else {}
+        if self.course.db_path.exists() and known.get(master.assignment_id) != digest:
+            self.course.db_path.rename(root / f"gradebook.db.{time.strftime('%Y%m%d-%H%M%S')}.bak")
         if not self.course.db_path.exists():
             shutil.copy2(master.db_path, self.course.db_path)
-        known = json.loads(stamp.read_text()) if stamp.exists() else {}
         atomic_write(stamp, json.dumps({**known, master.assignment_id: digest}))
         for path, target in ((master.source_notebook, self.course.source_notebook),
                              (master.release_notebook, self.course.release_notebook)):

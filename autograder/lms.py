@@ -41,10 +41,11 @@ class FinalGrade:
     pending: float       # manual points nobody graded yet
 
 
-def final_grades(grading_dir: Path, assignment: str | None = None) -> list[FinalGrade]:
-    """Every student of ``grading_dir``: autograded + manual points (manual from its nbgrader course)."""
+def final_grades(grading_dir: Path, assignment: str | None = None, results=None) -> list[FinalGrade]:
+    """Every student of ``grading_dir`` (or of ``results``, its collected ``grading.json`` files):
+    autograded + manual points (manual from its nbgrader course)."""
     grading_dir = Path(grading_dir)
-    results = report.collect([grading_dir], assignment)
+    results = report.collect([grading_dir], assignment) if results is None else results
     manual = _manual_points(grading_dir / "nbgrader")
     grades = []
     for result in sorted(results, key=lambda r: r.student):
@@ -101,9 +102,10 @@ def export_csv(grades: list[FinalGrade], fmt: str, assignment: str) -> str:
 
 
 def write_export(grading_dir: Path, fmt: str, out: Path, assignment: str | None = None) -> tuple[Path, list[FinalGrade]]:
-    grades = final_grades(grading_dir, assignment)
-    if not grades:
+    results = report.collect([Path(grading_dir)], assignment)
+    if not results:
         raise ValueError(f"no graded submission (grading.json) in {grading_dir}")
-    name = assignment or report.collect([Path(grading_dir)])[0].assignment
+    grades = final_grades(grading_dir, assignment, results)
+    name = assignment or results[0].assignment
     atomic_write(Path(out), export_csv(grades, fmt, name))
     return Path(out), grades

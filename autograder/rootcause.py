@@ -78,8 +78,8 @@ _NAME_ERROR = re.compile(r"name '(\w+)' is not defined")
 # because the cell that should have done it failed. They are followed back to that cell.
 _CONSEQUENCE = re.compile(r"You must call `compile\(\)`|has no defined inputs yet|has not yet been built|"
                           r"needs to be built|isn't built|not been built")
-# Names a failing line reads that say nothing about where it went wrong.
-_COMMON_NAMES = {"keras", "layers", "np", "plt", "tf", "print", "len", "range"}
+# Names a test or a failing line reads that say nothing about where it went wrong.
+_COMMON_NAMES = {"checks", "keras", "layers", "np", "plt", "tf", "print", "len", "range"}
 
 # Errors the static analysis cannot see (they depend on values), with their fix.
 _ERROR_FIXES = [
@@ -227,7 +227,10 @@ def root_causes(executed_nb, failed: Iterable[str], titles: Mapping[str, str] | 
     failed = set(failed)
     errors = cell_errors(executed_nb, titles)
     cells = executed_nb.get("cells", [])
-    stored = {e.index: _stored_names(_parse(_source(cells[e.index]))) for e in errors}
+    # Each failed cell parsed once: what it binds, and what it binds or reads.
+    trees = {e.index: _parse(_source(cells[e.index])) for e in errors}
+    stored = {i: _stored_names(tree) for i, tree in trees.items()}
+    mentioned = {i: _loaded_names(tree) | stored[i] for i, tree in trees.items()}
     causes, section_start = {}, 0
     for index, cell in enumerate(cells):
         if cell.get("cell_type") == "markdown" and _heading(_source(cell)):
@@ -240,39 +243,35 @@ def root_causes(executed_nb, failed: Iterable[str], titles: Mapping[str, str] | 
         if not before:
             continue
         # Private names (``_checks``, ``_np``…) are the notebook's own, never a student's answer.
-        reads = {n for n in _loaded_names(_parse(_source(cell))) if not n.startswith("_")} - {
-            "checks", "np", "plt", "keras", "layers"}
+        reads = {n for n in _loaded_names(_parse(_source(cell))) if not n.startswith("_")} - _COMMON_NAMES
         defining = [e for e in before if stored[e.index] & reads]
         same_section = [e for e in before if e.index > section_start]
         cause = (defining or same_section or before)[-1]
-        causes[grade_id] = _upstream(cause, errors, cells)
+        causes[grade_id] = _upstream(cause, errors, trees, stored, mentioned)
     return causes
 
 
-def _upstream(cause: CellError, errors: list[CellError], cells) -> CellError:
+def _upstream(cause: CellError, errors: list[CellError], trees: Mapping[int, ast.Module | None],
+              stored: Mapping[int, set[str]], mentioned: Mapping[int, set[str]]) -> CellError:
     """Follow an error that is itself a consequence back to the cell that caused it.
 
     A NameError goes to the earlier failed cell that should have defined the name (else the
     last unanswered cell before it); "You must call `compile()`" and "no defined inputs yet"
     go to the earlier failed cell that used a name the failing line reads.
     """
-    def names(error: CellError, loaded_only: bool = False) -> set[str]:
-        tree = _parse(_source(cells[error.index]))
-        return _loaded_names(tree) if loaded_only else _loaded_names(tree) | _stored_names(tree)
-
     seen = {cause.index}
     while True:
         before = [e for e in errors if e.index < cause.index]
         upstream = None
         if cause.ename == "NameError" and (missing := _NAME_ERROR.search(cause.evalue)):
-            definers = [e for e in before if missing.group(1) in _stored_names(_parse(_source(cells[e.index])))]
+            definers = [e for e in before if missing.group(1) in stored[e.index]]
             unanswered = [e for e in before if e.unanswered]
             upstream = (definers or unanswered or [None])[-1]
         elif _CONSEQUENCE.search(cause.evalue):
             line = _parse(cause.source_line.strip()) if cause.source_line.strip() else None
-            reads = (_loaded_names(line) if line else names(cause, loaded_only=True)) - _COMMON_NAMES
+            reads = (_loaded_names(line) if line else _loaded_names(trees[cause.index])) - _COMMON_NAMES
             reads = {n for n in reads if not n.startswith("_")}
-            upstream = ([e for e in before if names(e) & reads] or [None])[-1]
+            upstream = ([e for e in before if mentioned[e.index] & reads] or [None])[-1]
         if upstream is None or upstream.index in seen:
             return cause
         seen.add(upstream.index)

@@ -153,9 +153,13 @@ def render_text(report: SelfCheckReport, lang: str | None = None) -> str:
         lines.append("  ! " + messages.render("selfcheck.locked_edited", lang, cell=cell))
     for finding in report.findings:
         place = report.places.get(finding.cell_index)
-        where = f"[{finding.severity}] " + (
-            messages.render("ui.cell_place", lang, place=place) + (f", {finding.line}: " if finding.line else ": ")
-            if place else f"#{finding.cell_index + 1}:{finding.line} " if finding.cell_index is not None else "")
+        if place:                        # Jupyter shows no cell numbers: the exercise and title
+            location = messages.render("ui.cell_place", lang, place=place) + (f", {finding.line}: " if finding.line else ": ")
+        elif finding.cell_index is not None:
+            location = f"#{finding.cell_index + 1}:{finding.line} "
+        else:
+            location = ""
+        where = f"[{finding.severity}] {location}"
         lines.append(f"  {where}{finding.message(lang)}")
     for test in report.tests:
         mark = "✓" if test.passed else ("·" if test.passed is None else "✗")

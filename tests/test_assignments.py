@@ -215,9 +215,14 @@ def test_blank_release_scores_zero_on_every_test(graded, assignment):
     assert result["score"] == 0.0
 
 
+def _tree(source: str) -> ast.Module:
+    """A cell's syntax tree, IPython magics and shell lines blanked."""
+    return ast.parse("\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()))
+
+
 def _free_names(source: str) -> set[str]:
     """Names a cell reads that it does not bind itself (arguments and imports count as bound)."""
-    tree = ast.parse("\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()))
+    tree = _tree(source)
     loaded, bound = set(), set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
@@ -243,8 +248,7 @@ def test_locked_cells_read_no_name_a_student_can_rebind(assignment):
     locked = [c for c in cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("locked")]
     provided = set()       # every public name a locked cell binds: modules, helpers, data
     for cell in locked:
-        tree = ast.parse("\n".join("" if l.lstrip().startswith(("%", "!")) else l for l in cell.source.splitlines()))
-        for node in ast.walk(tree):
+        for node in ast.walk(_tree(cell.source)):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 provided |= {(a.asname or a.name).split(".")[0] for a in node.names}
             elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
@@ -267,9 +271,7 @@ def _answer_names(cells) -> set[str]:
     names = set()
     for cell in cells:
         if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
-            names |= {n.id for n in ast.walk(ast.parse("\n".join(
-                "" if l.lstrip().startswith(("%", "!")) else l for l in cell.source.splitlines())))
-                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+            names |= {n.id for n in ast.walk(_tree(cell.source)) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     return names
 
 
