@@ -13,14 +13,20 @@ For every key with a threshold (``accuracy``, ``svm_accuracy``) and every
 ``compare_accuracy`` key, it prints the grader's figure per seed.
 
 ``--controls`` adds, for each ``accuracy`` key, three models that must fail
-its threshold, built from the exported model's own architecture: untrained
-(fresh initialisation), constant (always the first class) and trained on
-shuffled labels (fresh initialisation, Adam, the same number of epochs as the
-workload's longest, on the public training images with permuted labels).
+its threshold, built from the exported model's own architecture: four
+models that must fail it, built from the exported model's own architecture
+and judged by the grader's own check: untrained (fresh initialisation),
+constant (always the first class), trained on shuffled labels (Adam, the
+workload's longest epochs, on the public training images with permuted labels;
+full profile: 10,000 images, at most 2 epochs) and trained on the public test
+split (15 epochs or the reference's number of steps, whichever is more: it
+memorises the images a cheat would fit).
 
 Results go to ``benchmarks/_work/calibration-ID-BACKEND.json`` and a table
-on the screen: threshold, reference min/mean/max, best control, verdict
-(``ok`` when best control < threshold <= reference min). Copy the figures
+on the screen: threshold, reference min/mean/max, the best control's holdout
+accuracy and how many controls the grader passed (a model fitted to x_test
+can clear the bar on the holdout and still fail, by its public/holdout gap), verdict
+(``ok`` when threshold <= reference min and the grader fails every control). Copy the figures
 beside the threshold in ``solutions/ID/assignment.toml`` and into
 ``benchmarks/RESULTS.md``.
 """
@@ -100,10 +106,28 @@ def run_solution(assignment, seed: int, profile: str, workdir: Path, timeout: in
     return artifacts, measurements, time.monotonic() - started
 
 
-def controls(assignment, profile: str, artifacts: Path, key: str, epochs: int) -> dict[str, float]:
-    """Accuracy on the grader's holdout of three models that learned nothing about the labels."""
+# Full profile: the shuffled-label control trains on this many images for at most this many epochs
+# (a model that learns nothing about the labels is at chance whatever its budget; all 50,000 CIFAR-10
+# images for the workload's epochs would add ~40 minutes per assignment on two cores).
+FULL_SHUFFLED_IMAGES, FULL_SHUFFLED_EPOCHS = 10_000, 2
+# The trained-on-x_test control fits the public test split for at least this many epochs, and for
+# at least the reference's number of optimizer steps (it memorises those images), then must fail
+# on the grader's holdout or by the public/holdout gap.
+ON_TEST_EPOCHS = 15
+
+
+def controls(assignment, profile: str, artifacts: Path, key: str, epochs: int) -> dict[str, dict]:
+    """Four models that must not earn ``key``: each one's holdout accuracy and the grader's verdict.
+
+    ``untrained`` (fresh initialisation of the exported architecture), ``constant`` (always the first
+    class), ``shuffled_labels`` (trained on the public training images with permuted labels) and
+    ``trained_on_x_test`` (trained on the public test split the student holds, the split a cheat
+    would fit). The verdict is the grader's own check (:func:`cnnkit.checks.run_check`) with no
+    reported value, so a control fails only by what the grader measures on the model.
+    """
     import numpy as np
 
+    from cnnkit import checks
     from cnnkit.checks.artifacts import load
     from cnnkit.checks.context import select
     from cnnkit.checks.kinds._common import model_inputs, probabilities
@@ -112,27 +136,60 @@ def controls(assignment, profile: str, artifacts: Path, key: str, epochs: int) -
 
     keras = import_keras()
     spec = assignment.manifest.checks[key]
-    ctx = GraderContext(profile, assignment.manifest, artifacts_dir=artifacts,
-                        data=GraderData(assignment.private_data, assignment.probes, assignment.manifest.language))
+    data = GraderData(assignment.private_data, assignment.probes, assignment.manifest.language)
+    ctx = GraderContext(profile, assignment.manifest, artifacts_dir=artifacts, data=data)
+    judge = GraderContext(profile, assignment.manifest, artifacts_dir=Path("/nonexistent"), data=data)
     x_hold, y_hold = select(ctx, spec, "holdout")
     x_hold = model_inputs(x_hold, spec)
-    trained = load(key, "model", artifacts)
-    config = trained.to_json()
+    # The exported config as written, with its own initialisers: the grader's loader rebuilds a
+    # model with zero initialisers (its weights are loaded over them), and a zero-initialised
+    # ReLU network cannot learn — a control built from it would be a constant model, not a cheat.
+    config = json.loads((artifacts / f"{key}.model.json").read_text())
+    config.pop("compile_config", None)
+    load(key, "model", artifacts)              # the grader accepts it (safe mode, exact types)
 
     def fresh():
         keras.utils.set_random_seed(123)
-        return keras.models.model_from_json(config)
+        return keras.models.model_from_json(json.dumps(config))
 
-    def score(model):
-        return float((probabilities(model, x_hold, spec).argmax(axis=1) == y_hold).mean())
+    def optimizer():
+        # The reference's own optimizer (and schedule), fresh: the Keras-example CNN does not leave
+        # chance with Adam 1e-3 (loss stays at ln 10), so a generic optimizer would flatter the bar.
+        import cnnkit.recipes  # noqa: F401  (registers the one-cycle schedule for deserialisation)
 
-    out = {"untrained": score(fresh()), "constant": float((y_hold == 0).mean())}
+        compiled = json.loads((artifacts / f"{key}.compile.json").read_text())["compile_config"]
+        return keras.optimizers.deserialize(compiled["optimizer"])
+
+    def trained(x, y, n_epochs):
+        model = fresh()
+        model.compile(optimizer=optimizer(), loss="sparse_categorical_crossentropy")
+        model.fit(model_inputs(x, spec), y, epochs=n_epochs, batch_size=32, verbose=0)
+        return model
+
+    def verdict(model):
+        accuracy = float((probabilities(model, x_hold, spec).argmax(axis=1) == y_hold).mean())
+        outcome = checks.run_check(spec, model, judge)
+        return {"accuracy": accuracy, "passed": outcome.passed,
+                "public_accuracy": outcome.details.get("public_accuracy"),
+                "failures": [m.code for m in outcome.failures]}
+
+    constant = fresh()
+    # The output layer: the last layer (nested models included) with a kernel and a bias.
+    last = next(layer for layer in reversed(list(constant._flatten_layers(include_self=False)))
+                if len(layer.get_weights()) == 2 and layer.get_weights()[1].ndim == 1)
+    kernel, bias = last.get_weights()
+    last.set_weights([np.zeros_like(kernel), np.eye(bias.shape[0])[0].astype(bias.dtype) * 10])
+    out = {"untrained": verdict(fresh()), "constant": verdict(constant)}
     x_train, y_train = select(ctx, spec, "train")
-    shuffled = np.random.default_rng(7).permutation(y_train)
-    model = fresh()
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
-    model.fit(model_inputs(x_train, spec), shuffled, epochs=epochs, batch_size=32, verbose=0)
-    out["shuffled_labels"] = score(model)
+    if profile == "full":
+        x_train, y_train, epochs = x_train[:FULL_SHUFFLED_IMAGES], y_train[:FULL_SHUFFLED_IMAGES], \
+            min(epochs, FULL_SHUFFLED_EPOCHS)
+    out["shuffled_labels"] = verdict(trained(x_train, np.random.default_rng(7).permutation(y_train), epochs))
+    x_test, y_test = select(ctx, spec, "test")
+    # At least as many optimizer steps as the reference took, so the cheat is not under-trained.
+    steps = int(json.loads((artifacts / f"{key}.compile.json").read_text()).get("optimizer_iterations") or 0)
+    on_test_epochs = max(ON_TEST_EPOCHS, -(-steps // -(-len(y_test) // 32)))
+    out["trained_on_x_test"] = verdict(trained(x_test, y_test, on_test_epochs))
     return out
 
 
@@ -180,21 +237,23 @@ def main(argv=None) -> int:
     out.write_text(json.dumps({"assignment": args.assignment, "profile": args.profile, "backend": backend(),
                                "runs": runs}, indent=1))
     print(f"\n{args.assignment} · {args.profile} · {backend()} · seeds {args.seeds}")
-    print(f"{'key':<28}{'threshold':>10}{'min':>8}{'mean':>8}{'max':>8}{'control':>9}  verdict")
+    print(f"{'key':<28}{'threshold':>10}{'min':>8}{'mean':>8}{'max':>8}{'control':>9}{'passed':>8}  verdict")
     for key in keys:
         spec = assignment.manifest.checks[key]
         values = [r["accuracy"].get(key) for r in runs if r["accuracy"].get(key) is not None]
         threshold = spec.option("threshold", args.profile) if "threshold" in spec.options else None
-        control = max((max(r["controls"][key].values()) for r in runs if key in r.get("controls", {})),
-                      default=None)
+        judged = [c for r in runs for c in r.get("controls", {}).get(key, {}).values()]
+        control = max((c["accuracy"] for c in judged), default=None)
+        controls_fail = not any(c["passed"] for c in judged)
         if not values:
             print(f"{key:<28}{'-':>10}  no figure (the key failed before measuring)")
             continue
-        verdict = "ok" if threshold is None or (min(values) >= threshold and (control is None or control < threshold)) \
+        verdict = "ok" if threshold is None or (min(values) >= threshold and controls_fail) \
             else "MISCALIBRATED"
         print(f"{key:<28}{threshold if threshold is not None else '-':>10}{min(values):>8.3f}"
               f"{sum(values) / len(values):>8.3f}{max(values):>8.3f}"
-              f"{control if control is not None else float('nan'):>9.3f}  {verdict}")
+              f"{control if control is not None else float('nan'):>9.3f}"
+              f"{sum(c['passed'] for c in judged) if judged else '-':>5}/{len(judged) or '-':<2}  {verdict}")
     print(f"\n(figures: {out})")
     return 0
 

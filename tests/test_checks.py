@@ -615,3 +615,18 @@ def test_models_that_learned_nothing_or_only_the_test_set_fail_the_course_thresh
             assert not outcome.passed, (key, name, outcome.details)
     flagged = checks.run_check(assignment.manifest.checks["acc_3x3"], on_test, ctx)
     assert "accuracy.test_overfit" in codes(flagged), flagged.details
+
+
+def test_a_model_fitted_to_the_public_test_images_is_told_from_sampling_noise():
+    from cnnkit.checks.kinds.predictions import fitted_to_public
+
+    # benchmarks/calibrate.py's full-profile control (cifar10_cnn, seed 1): the Keras-example CNN
+    # trained on the 5,000 public test images only — 0.506 on them, 0.447 on the grader's 5,000.
+    assert fitted_to_public(0.5058, 0.4466, 5000, 5000, 0.03)
+    assert fitted_to_public(0.503, 0.4422, 5000, 5000, 0.03)
+    # the smoke control memorised its 200 public images (0.91) and reached 0.286 on the 1,000 holdout
+    assert fitted_to_public(0.91, 0.286, 200, 1000, 0.03)
+    # honest models: a gap within sampling error of two i.i.d. halves is not a finding
+    assert not fitted_to_public(0.515, 0.50, 5000, 5000, 0.03)        # 1.5 standard errors
+    assert not fitted_to_public(0.33, 0.27, 200, 1000, 0.03)         # smoke, 1.7 standard errors
+    assert not fitted_to_public(0.40, 0.45, 5000, 5000, 0.03)        # better on the holdout

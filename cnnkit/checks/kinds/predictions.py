@@ -136,13 +136,26 @@ def _accuracy(probs: np.ndarray, y: np.ndarray) -> float:
     return float((probs.argmax(axis=1) == np.asarray(y).reshape(-1)).mean())
 
 
+def fitted_to_public(acc_public: float, acc_holdout: float, n_public: int, n_holdout: int,
+                     max_gap: float) -> bool:
+    """Whether a model did better on the public test images the student had than on fresh ones by
+    more than sampling explains: the gap above ``max_gap`` and above 4 standard errors of a
+    difference of two proportions (both splits are i.i.d. draws of one test set)."""
+    stderr = math.sqrt(max(acc_holdout * (1 - acc_holdout), 1e-4) * (1 / n_public + 1 / n_holdout))
+    return acc_public - acc_holdout > max(max_gap, 4 * stderr)
+
+
 @kind("accuracy", "model", reads=MODEL_WEIGHTS, options={
     **DATA_OPTIONS, **INPUT_OPTIONS, **CLASSIFIER_OPTIONS,
     "threshold": Option("float", None, "lowest accuracy accepted on the grader's holdout (calibrated: see the "
                                        "comment beside it)", profiled=True, required=True),
     "public_split": Option("str", "test", "the public split the student evaluated on (reported figure, gap)"),
     "reported_tolerance": Option("float", 0.03, "how far a reported accuracy may be from the model's"),
-    "max_gap": Option("float", 0.15, "public-split accuracy above holdout accuracy by more than this (and 3 "
+    # Four standard errors of the difference (one-sided false alarm ~3e-5 for an honest model, whose
+    # public and holdout images are i.i.d. halves of one test split). The earlier floor of 0.15 let a
+    # model trained on the full profile's 5,000 public test images pass (calibrate.py's control:
+    # holdout 0.447 against public 0.506, a gap of 6 standard errors).
+    "max_gap": Option("float", 0.03, "public-split accuracy above holdout accuracy by more than this (and 4 "
                                      "standard errors) means the model was fitted to the public test set"),
 }, )
 def _check_accuracy(model, spec: Spec, ctx) -> CheckOutcome:
@@ -176,10 +189,7 @@ def _check_accuracy(model, spec: Spec, ctx) -> CheckOutcome:
         if probs_hold is None:
             return outcome
         accuracy, n, where = _accuracy(probs_hold, y_hold), len(y_hold), nested("accuracy.where_holdout", n=len(y_hold))
-        # Public test images the student had against fresh ones: a model fitted to x_test shows a gap
-        # far beyond sampling error (standard error of a difference of two proportions).
-        stderr = math.sqrt(max(accuracy * (1 - accuracy), 1e-4) * (1 / len(y_pub) + 1 / n))
-        if acc_public - accuracy > max(spec.option("max_gap"), 3 * stderr):
+        if fitted_to_public(acc_public, accuracy, len(y_pub), n, spec.option("max_gap")):
             outcome.fail("accuracy.test_overfit", public=acc_public, holdout=accuracy)
     else:
         accuracy, n, where = acc_public, len(y_pub), nested("accuracy.where_public", n=len(y_pub))
