@@ -82,3 +82,60 @@ def test_every_item_of_an_audited_seed_has_a_row():
         items = seed_items(seed)
         assert items, f"seed {seed}: no items parsed"
         assert {(seed, i) for i in items} <= listed, sorted(i for i in items if (seed, i) not in listed)
+
+
+# "(2 puntos)" — everything under the heading, autograded and written; "(3 puntos + 1 punto de
+# respuesta escrita)" — each part; "(1 punto, respuesta escrita)" — written only; a note may follow
+# after " · " ("(2 puntos · el ejercicio del enunciado)").
+_NUMBER = r"(\d+(?:[,.]\d+)?)"
+_STATED = re.compile(r"\(" + _NUMBER + r" puntos?(?: \+ " + _NUMBER
+                     + r" puntos? de respuestas? escritas?|(, respuesta escrita))?(?: · [^)]*)?\)")
+_TOTAL = re.compile(r"El total es de " + _NUMBER + r" puntos: " + _NUMBER + r" automáticos y "
+                    + _NUMBER + r" de respuestas escritas")
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", "."))
+
+
+def _points(cells) -> tuple[float, float]:
+    """(autograded, written) points of the grade cells among ``cells``."""
+    auto = written = 0.0
+    for cell in cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade"):
+            if cell.cell_type == "code":
+                auto += meta.get("points", 0)
+            else:
+                written += meta.get("points", 0)
+    return auto, written
+
+
+def test_the_points_a_notebook_states_are_the_points_it_gives():
+    """Every heading that states its points, and a stated total, matches the grade cells below it
+    (up to the next heading of the same or a higher level), so a reweighting cannot leave the
+    student reading old figures."""
+    for source in sorted((REPO / "solutions").glob("*/*.ipynb")):
+        nb = nbformat.read(str(source), as_version=4)
+        headings = [(len(m.group(1)), m.group(2), i) for i, c in enumerate(nb.cells) if c.cell_type == "markdown"
+                    for m in [re.match(r"^(#{1,4}) (.*)", c.source)] if m]
+        for k, (level, title, start) in enumerate(headings):
+            stated = _STATED.search(title)
+            if not stated:
+                continue
+            end = next((i for lvl, _, i in headings[k + 1:] if lvl <= level), len(nb.cells))
+            auto, written = _points(nb.cells[start:end])
+            if stated.group(2):
+                expected = (_number(stated.group(1)), _number(stated.group(2)))
+                assert (auto, written) == expected, f"{source.name} «{title}»: gives {auto} + {written} written"
+            elif stated.group(3):
+                assert (auto, written) == (0, _number(stated.group(1))), f"{source.name} «{title}»"
+            else:
+                assert auto + written == _number(stated.group(1)), \
+                    f"{source.name} «{title}»: gives {auto} autograded + {written} written"
+        for cell in nb.cells:
+            total = _TOTAL.search(" ".join(cell.source.split())) if cell.cell_type == "markdown" else None
+            if total:
+                auto, written = _points(nb.cells)
+                assert (auto + written, auto, written) == tuple(_number(total.group(i)) for i in (1, 2, 3)), \
+                    f"{source.name}: states {total.group(0)!r}, gives {auto} + {written}"
