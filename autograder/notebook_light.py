@@ -25,9 +25,8 @@ but fastjsonschema. ``tests/test_selfcheck_light.py`` checks the result equals n
 every notebook of ``assignments/`` and ``solutions/`` and on edited copies.
 
 :func:`compute_checksum` is nbgrader 0.9's ``nbgrader.utils.compute_checksum`` (the same test
-compares them on every graded or locked cell), and :func:`locked_edits` is what
-:func:`autograder.course.locked_changes` reports for a notebook without a release to compare
-with (a student's self-check).
+compares them on every graded or locked cell); :func:`autograder.course.locked_changes` uses it
+for a notebook without a release to compare with (a student's self-check).
 """
 from __future__ import annotations
 
@@ -38,7 +37,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Node", "read", "compute_checksum", "locked_edits", "SCHEMA_MINORS"]
+__all__ = ["Node", "read", "compute_checksum", "SCHEMA_MINORS"]
 
 SCHEMA_MINORS = range(0, 6)          # nbformat 5.x's nbformat.v4.nbformat_schema: (4, 0) ... (4, 5)
 
@@ -192,18 +191,3 @@ def compute_checksum(cell) -> str:
     if _is_grade(cell):
         m.update(_to_bytes(str(float(cell.metadata.nbgrader["points"]))))
     return m.hexdigest()
-
-
-def locked_edits(nb) -> list[str]:
-    """grade_ids of the locked cells whose checksum no longer matches: the ``locked_edited``
-    entries of ``autograder.course.locked_changes(nb)`` (no release to compare with)."""
-    edited = []
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        grade_id = meta.get("grade_id")
-        if not grade_id:
-            continue
-        if meta.get("locked") and not meta.get("solution") and meta.get("checksum") \
-                and compute_checksum(cell) != meta["checksum"]:
-            edited.append(grade_id)
-    return edited

@@ -90,7 +90,7 @@ def _read_with_nbformat(notebook: Path):
 def self_check(notebook: Path, *, run: bool = True, lang: str | None = None, cell_timeout: int = 300,
                notebook_timeout: float = 1800.0, profile: str = "smoke") -> SelfCheckReport:
     from . import notebook_light, static
-    from .course import cell_titles
+    from .course import cell_titles, locked_changes
 
     lang = messages.current_lang(lang)
     started = time.monotonic()
@@ -111,13 +111,10 @@ def self_check(notebook: Path, *, run: bool = True, lang: str | None = None, cel
     from .rootcause import cell_places
 
     report.places = cell_places(nb, cell_titles(nb))
-    if not run:        # nbgrader's checksums, computed without importing nbgrader (~1 s)
-        report.locked_edits = notebook_light.locked_edits(nb)
+    report.locked_edits = [grade_id for code, grade_id in locked_changes(nb) if code == "locked_edited"]
+    if not run:
         report.seconds = round(time.monotonic() - started, 2)
         return report
-    from .course import locked_changes
-
-    report.locked_edits = [grade_id for code, grade_id in locked_changes(nb) if code == "locked_edited"]
     from .preprocessors import SandboxedExecute
     from .worker import _error_text
 

@@ -12,12 +12,11 @@ every key outside the kernel exactly as in grading (:func:`autograder.worker.sco
 For every key with a threshold (``accuracy``, ``svm_accuracy``) and every
 ``compare_accuracy`` key, it prints the grader's figure per seed.
 
-``--controls`` adds, for each ``accuracy`` key, three models that must fail
-its threshold, built from the exported model's own architecture: four
-models that must fail it, built from the exported model's own architecture
-and judged by the grader's own check: untrained (fresh initialisation),
-constant (always the first class), trained on shuffled labels (Adam, the
-workload's longest epochs, on the public training images with permuted labels;
+``--controls`` adds, for each ``accuracy`` key, four models that must fail
+it, built from the exported model's own architecture and judged by the
+grader's own check: untrained (fresh initialisation),
+constant (always the first class), trained on shuffled labels (the
+reference's optimizer, the workload's longest epochs, on the public training images with permuted labels;
 full profile: 10,000 images, at most 2 epochs) and trained on the public test
 split (15 epochs or the reference's number of steps, whichever is more: it
 memorises the images a cheat would fit).
@@ -152,17 +151,16 @@ def controls(assignment, profile: str, artifacts: Path, key: str, epochs: int) -
         keras.utils.set_random_seed(123)
         return keras.models.model_from_json(json.dumps(config))
 
-    def optimizer():
-        # The reference's own optimizer (and schedule), fresh: the Keras-example CNN does not leave
-        # chance with Adam 1e-3 (loss stays at ln 10), so a generic optimizer would flatter the bar.
-        import cnnkit.recipes  # noqa: F401  (registers the one-cycle schedule for deserialisation)
+    # The reference's own optimizer (and schedule), fresh for each control: the Keras-example CNN does
+    # not leave chance with Adam 1e-3 (loss stays at ln 10), so a generic optimizer would flatter the bar.
+    import cnnkit.recipes  # noqa: F401  (registers the one-cycle schedule for deserialisation)
 
-        compiled = json.loads((artifacts / f"{key}.compile.json").read_text())["compile_config"]
-        return keras.optimizers.deserialize(compiled["optimizer"])
+    compiled = json.loads((artifacts / f"{key}.compile.json").read_text())
 
     def trained(x, y, n_epochs):
         model = fresh()
-        model.compile(optimizer=optimizer(), loss="sparse_categorical_crossentropy")
+        model.compile(optimizer=keras.optimizers.deserialize(compiled["compile_config"]["optimizer"]),
+                      loss="sparse_categorical_crossentropy")
         model.fit(model_inputs(x, spec), y, epochs=n_epochs, batch_size=32, verbose=0)
         return model
 
@@ -187,7 +185,7 @@ def controls(assignment, profile: str, artifacts: Path, key: str, epochs: int) -
     out["shuffled_labels"] = verdict(trained(x_train, np.random.default_rng(7).permutation(y_train), epochs))
     x_test, y_test = select(ctx, spec, "test")
     # At least as many optimizer steps as the reference took, so the cheat is not under-trained.
-    steps = int(json.loads((artifacts / f"{key}.compile.json").read_text()).get("optimizer_iterations") or 0)
+    steps = int(compiled.get("optimizer_iterations") or 0)
     on_test_epochs = max(ON_TEST_EPOCHS, -(-steps // -(-len(y_test) // 32)))
     out["trained_on_x_test"] = verdict(trained(x_test, y_test, on_test_epochs))
     return out

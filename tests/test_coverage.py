@@ -98,16 +98,16 @@ def _number(text: str) -> float:
     return float(text.replace(",", "."))
 
 
-def _points(cells) -> tuple[float, float]:
-    """(autograded, written) points of the grade cells among ``cells``."""
+def _points(cells, graded) -> tuple[float, float]:
+    """(autograded, written) points of ``cells``, as the grader counts them (``graded``: grade_id →
+    :class:`autograder.course.GradedCell` of the notebook)."""
     auto = written = 0.0
     for cell in cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade"):
-            if cell.cell_type == "code":
-                auto += meta.get("points", 0)
-            else:
-                written += meta.get("points", 0)
+        found = graded.get(cell.metadata.get("nbgrader", {}).get("grade_id"))
+        if found is not None and found.kind == "test":
+            auto += found.points
+        elif found is not None:
+            written += found.points
     return auto, written
 
 
@@ -117,6 +117,7 @@ def test_the_points_a_notebook_states_are_the_points_it_gives():
     student reading old figures."""
     for source in sorted((REPO / "solutions").glob("*/*.ipynb")):
         nb = nbformat.read(str(source), as_version=4)
+        graded = {cell.grade_id: cell for cell in graded_cells(nb)}
         headings = [(len(m.group(1)), m.group(2), i) for i, c in enumerate(nb.cells) if c.cell_type == "markdown"
                     for m in [re.match(r"^(#{1,4}) (.*)", c.source)] if m]
         for k, (level, title, start) in enumerate(headings):
@@ -124,7 +125,7 @@ def test_the_points_a_notebook_states_are_the_points_it_gives():
             if not stated:
                 continue
             end = next((i for lvl, _, i in headings[k + 1:] if lvl <= level), len(nb.cells))
-            auto, written = _points(nb.cells[start:end])
+            auto, written = _points(nb.cells[start:end], graded)
             if stated.group(2):
                 expected = (_number(stated.group(1)), _number(stated.group(2)))
                 assert (auto, written) == expected, f"{source.name} «{title}»: gives {auto} + {written} written"
@@ -136,6 +137,6 @@ def test_the_points_a_notebook_states_are_the_points_it_gives():
         for cell in nb.cells:
             total = _TOTAL.search(" ".join(cell.source.split())) if cell.cell_type == "markdown" else None
             if total:
-                auto, written = _points(nb.cells)
+                auto, written = _points(nb.cells, graded)
                 assert (auto + written, auto, written) == tuple(_number(total.group(i)) for i in (1, 2, 3)), \
                     f"{source.name}: states {total.group(0)!r}, gives {auto} + {written}"
